@@ -1,0 +1,61 @@
+//! `ffnn download`: MNIST into a folder, with a progress bar and verified checksums.
+
+use crate::data::download::{Progress, download_mnist};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct DownloadArgs {
+    /// Folder to download into [default: $FFNN_DATA, else ./data/mnist].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// A mirror to try first (a URL under which the four .gz files sit); may be repeated.
+    #[arg(long, value_name = "URL")]
+    pub mirror: Vec<String>,
+}
+
+/// An indicatif bar per file.
+struct Bar(Option<ProgressBar>);
+
+impl Progress for Bar {
+    fn start(&mut self, name: &str, _url: &str, total: Option<u64>) {
+        let bar = ProgressBar::new(total.unwrap_or(0));
+        bar.set_style(
+            ProgressStyle::with_template("{msg:28} {bar:30.cyan/blue} {bytes}/{total_bytes} {bytes_per_sec}").expect("valid template"),
+        );
+        bar.set_message(name.to_string());
+        self.0 = Some(bar);
+    }
+    fn advance(&mut self, received: u64) {
+        if let Some(b) = &self.0 {
+            b.set_position(received);
+        }
+    }
+    fn finish(&mut self, message: &str) {
+        if let Some(b) = self.0.take() {
+            b.finish_and_clear();
+        }
+        eprintln!("{message}");
+    }
+}
+
+pub fn run(args: DownloadArgs) -> anyhow::Result<()> {
+    let dir = args
+        .dir
+        .or_else(|| std::env::var_os("FFNN_DATA").filter(|v| !v.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(super::DEFAULT_DATA));
+    for m in &args.mirror {
+        if !(m.starts_with("http://") || m.starts_with("https://")) {
+            return Err(crate::Error::invalid(format!("--mirror {m:?}: expected an http:// or https:// URL")).into());
+        }
+    }
+    let report = download_mnist(&dir, &args.mirror, &mut Bar(None))?;
+    for line in report {
+        if line.contains("already present") {
+            eprintln!("{line}");
+        }
+    }
+    eprintln!("MNIST is ready in {}", dir.display());
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! `ffnn predict`: the class and class probabilities of PNG images.
+
+use crate::data::image::decode_gray_png;
+use crate::error::{Error, io_error};
+use crate::nn::model_file::load_model;
+use crate::nn::predict;
+use crate::tensor::Matrix;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// Model file (model.safetensors of a run folder).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// PNG images of the model's input size (grayscale or colour; white digit on black, as MNIST).
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// Print one JSON line per image.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: PredictArgs) -> anyhow::Result<()> {
+    let model = load_model(&args.model)?;
+    let (h, w) = model.input_shape;
+    // Read and check every image first, so a bad one is reported before any output.
+    let mut x = Matrix::zeros(args.images.len(), model.inputs());
+    for (i, path) in args.images.iter().enumerate() {
+        let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+        let img = decode_gray_png(&bytes).map_err(|m| Error::file(path, m))?;
+        if (img.width, img.height) != (w, h) {
+            return Err(Error::file(path, format!("image is {}×{} but the model takes {w}×{h} images", img.width, img.height)).into());
+        }
+        for (out, &p) in x.row_mut(i).iter_mut().zip(&img.pixels) {
+            *out = p as f32 / 255.0;
+        }
+    }
+    let (probabilities, _) = predict(&model, &x, None);
+    for (i, path) in args.images.iter().enumerate() {
+        let p = probabilities.row(i);
+        let class = crate::tensor::argmax(p);
+        if args.json {
+            println!("{}", serde_json::json!({"image": path, "class": class, "probabilities": p}));
+        } else {
+            let probs: Vec<String> = p.iter().enumerate().map(|(c, v)| format!("{c}:{v:.3}")).collect();
+            println!("{}: {class} (p = {:.3})  [{}]", path.display(), p[class], probs.join(" "));
+        }
+    }
+    Ok(())
+}

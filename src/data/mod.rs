@@ -1,0 +1,153 @@
+//! Datasets: labelled grayscale images, kept as `u8` and scaled to `[0, 1]` one batch at a time.
+//!
+//! | file | what |
+//! |---|---|
+//! | `idx.rs` | the IDX format of MNIST and Fashion-MNIST (raw or `.gz`) |
+//! | `png_tree.rs` | the seed's layout: `train/` and `test/` folders of class folders of PNGs, or a `.zip` of it |
+//! | `batches.rs` | `random_mini_batches` and turning sample indices into a batch matrix |
+//! | `download.rs` | `ffnn download`: fetching MNIST with checksums |
+
+pub mod batches;
+pub mod image;
+pub mod download;
+pub mod idx;
+pub mod png_tree;
+
+pub use batches::{MiniBatches, random_mini_batches};
+
+use crate::error::{Error, Result};
+use crate::tensor::Matrix;
+use std::path::{Path, PathBuf};
+
+/// Labelled images of one size: `len()` images of `height × width` pixels, one `u8` each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// Pixel bytes, image after image, each row-major.
+    pub images: Vec<u8>,
+    /// Class of each image, `0..classes`.
+    pub labels: Vec<u8>,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl Dataset {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Pixels per image (`height · width`): the network's input size.
+    pub fn pixels(&self) -> usize {
+        self.height * self.width
+    }
+
+    /// The raw bytes of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        &self.images[i * self.pixels()..(i + 1) * self.pixels()]
+    }
+
+    /// One more than the largest label.
+    pub fn classes(&self) -> usize {
+        self.labels.iter().copied().max().map_or(0, |m| m as usize + 1)
+    }
+
+    /// How many images each class has.
+    pub fn label_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes()];
+        for &l in &self.labels {
+            counts[l as usize] += 1;
+        }
+        counts
+    }
+
+    /// All images as one matrix scaled to `[0, 1]`, with their labels.
+    pub fn to_matrix(&self) -> (Matrix, Vec<u8>) {
+        let mut x = Matrix::default();
+        let mut y = Vec::new();
+        let all: Vec<usize> = (0..self.len()).collect();
+        self.gather(&all, &mut x, &mut y);
+        (x, y)
+    }
+
+    /// Copies the images `indices` into the rows of `x`, scaled to `[0, 1]` (`x / 255`), and
+    /// their labels into `y`. Both buffers keep their allocations from call to call.
+    pub fn gather(&self, indices: &[usize], x: &mut Matrix, y: &mut Vec<u8>) {
+        x.reshape(indices.len(), self.pixels());
+        y.clear();
+        for (row, &i) in indices.iter().enumerate() {
+            for (out, &byte) in x.row_mut(row).iter_mut().zip(self.image(i)) {
+                *out = byte as f32 * (1.0 / 255.0);
+            }
+            y.push(self.labels[i]);
+        }
+    }
+}
+
+/// A training set and a test set of the same image size.
+#[derive(Clone, Debug)]
+pub struct DataSplit {
+    pub train: Dataset,
+    pub test: Dataset,
+    /// Where it was loaded from.
+    pub source: PathBuf,
+}
+
+impl DataSplit {
+    /// Number of classes: one more than the largest training label.
+    pub fn classes(&self) -> usize {
+        self.train.classes()
+    }
+}
+
+/// Loads a dataset from `path`, whichever of the supported layouts it has:
+/// a folder of IDX files, a folder with `train/` and `test/` PNG trees, or a `.zip` of that.
+pub fn load_dataset(path: &Path) -> Result<DataSplit> {
+    let meta = std::fs::metadata(path).map_err(|e| crate::error::io_error(path, e))?;
+    let split = if meta.is_file() {
+        png_tree::load_zip(path)?
+    } else if idx::find_idx_files(path).is_some() {
+        idx::load_idx_folder(path)?
+    } else if png_tree::find_root(path).is_some() {
+        png_tree::load_folder(path)?
+    } else {
+        return Err(Error::file(
+            path,
+            "no dataset here: expected IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], \
+             t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]) or train/ and test/ folders of PNGs",
+        ));
+    };
+    check_split(&split)?;
+    Ok(split)
+}
+
+/// Checks what every layout must satisfy: equal image sizes, no empty split, test labels
+/// inside the training classes.
+fn check_split(split: &DataSplit) -> Result<()> {
+    let (train, test) = (&split.train, &split.test);
+    if train.is_empty() || test.is_empty() {
+        let which = if train.is_empty() { "training" } else { "test" };
+        return Err(Error::file(&split.source, format!("the {which} set has no images")));
+    }
+    if (train.height, train.width) != (test.height, test.width) {
+        return Err(Error::file(
+            &split.source,
+            format!(
+                "training images are {}×{} but test images are {}×{}",
+                train.width, train.height, test.width, test.height
+            ),
+        ));
+    }
+    let classes = train.classes();
+    if let Some(i) = test.labels.iter().position(|&l| l as usize >= classes) {
+        return Err(Error::file(
+            &split.source,
+            format!("test label {} (image {i}) is outside the training classes 0..{}", test.labels[i], classes - 1),
+        ));
+    }
+    Ok(())
+}

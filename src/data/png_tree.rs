@@ -1,0 +1,208 @@
+//! The seed's layout: `train/` and `test/`, each holding one folder per class (`0` … `9`) of PNG
+//! files (`0000.png`, …), possibly under one top-level folder; as a folder or a `.zip` of it.
+//!
+//! Class folders are named by their label, a whole number from 0 to 255. Hidden files
+//! (`.DS_Store`, …) and macOS's `__MACOSX` folder are skipped; anything else that is not a PNG
+//! is an error, as is an empty class folder or images of different sizes.
+
+use super::image::decode_gray_png;
+use super::{DataSplit, Dataset};
+use crate::error::{Error, Result, io_error};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+const SPLITS: [&str; 2] = ["train", "test"];
+
+/// Where one image's bytes are.
+enum Source {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// One image to decode: its label, the path shown in errors, and its bytes.
+struct Entry {
+    label: u8,
+    shown: PathBuf,
+    source: Source,
+}
+
+fn is_skipped(name: &str) -> bool {
+    name.starts_with('.') || name == "__MACOSX"
+}
+
+/// The folder that holds `train/` and `test/`: `dir` itself, or its only sub-folder.
+pub fn find_root(dir: &Path) -> Option<PathBuf> {
+    let has_splits = |d: &Path| SPLITS.iter().all(|s| d.join(s).is_dir());
+    if has_splits(dir) {
+        return Some(dir.to_path_buf());
+    }
+    let subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir() && !is_skipped(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .collect();
+    match subdirs.as_slice() {
+        [only] if has_splits(only) => Some(only.clone()),
+        _ => None,
+    }
+}
+
+/// Parses a class folder name into its label.
+fn parse_class(name: &str, shown: &Path) -> Result<u8> {
+    name.parse::<u8>()
+        .map_err(|_| Error::file(shown, "class folders must be named by their label, a whole number from 0 to 255"))
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
+        let e = e.map_err(|e| io_error(dir, e))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !is_skipped(&name) {
+            out.push((name, e.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Loads a PNG tree from a folder.
+pub fn load_folder(dir: &Path) -> Result<DataSplit> {
+    let root = find_root(dir).ok_or_else(|| Error::file(dir, "no train/ and test/ folders here"))?;
+    let mut splits = Vec::new();
+    for split in SPLITS {
+        let mut entries = Vec::new();
+        for (class_name, class_dir) in sorted_entries(&root.join(split))? {
+            if !class_dir.is_dir() {
+                return Err(Error::file(&class_dir, "not a class folder (expected folders 0, 1, … of PNG images)"));
+            }
+            let label = parse_class(&class_name, &class_dir)?;
+            let files = sorted_entries(&class_dir)?;
+            if files.is_empty() {
+                return Err(Error::file(&class_dir, "empty class folder (no images)"));
+            }
+            entries.extend(files.into_iter().map(|(_, path)| Entry {
+                label,
+                shown: path.clone(),
+                source: Source::File(path),
+            }));
+        }
+        splits.push(decode_all(entries, &root.join(split))?);
+    }
+    let test = splits.pop().unwrap();
+    let train = splits.pop().unwrap();
+    Ok(DataSplit {
+        train,
+        test,
+        source: dir.to_path_buf(),
+    })
+}
+
+/// Loads a PNG tree from a `.zip` file.
+pub fn load_zip(path: &Path) -> Result<DataSplit> {
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let mut archive =
+        zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| Error::file(path, format!("not a valid zip file ({e})")))?;
+    let corrupt = |e: &dyn std::fmt::Display| Error::file(path, format!("corrupt zip file ({e})"));
+    // Every entry as path components, with its index.
+    let mut items: Vec<(Vec<String>, bool, usize)> = Vec::new();
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).map_err(|e| corrupt(&e))?;
+        let name = entry.name().map_err(|e| corrupt(&e))?.into_owned();
+        let parts: Vec<String> = name.split('/').filter(|p| !p.is_empty()).map(str::to_string).collect();
+        if parts.is_empty() || parts.iter().any(|p| is_skipped(p)) {
+            continue;
+        }
+        items.push((parts, entry.is_dir(), i));
+    }
+    // The tree may sit under one top-level folder.
+    let at_top = items.iter().any(|(p, _, _)| SPLITS.contains(&p[0].as_str()));
+    let prefix = if at_top { 0 } else { 1 };
+    // (split, class name) → (the class folder's path in the zip, its files); a class folder
+    // listed with no files stays empty.
+    let mut classes: BTreeMap<(usize, String), (String, Vec<(String, usize)>)> = BTreeMap::new();
+    for (parts, is_dir, index) in items {
+        let rest = &parts[prefix.min(parts.len())..];
+        let Some(split) = rest.first().and_then(|s| SPLITS.iter().position(|x| x == s)) else {
+            continue;
+        };
+        let class_path = parts[..parts.len().min(prefix + 2)].join("/");
+        match (rest.len(), is_dir) {
+            (2, true) => {
+                classes.entry((split, rest[1].clone())).or_insert((class_path, vec![]));
+            }
+            (3, false) => classes.entry((split, rest[1].clone())).or_insert((class_path, vec![])).1.push((parts.join("/"), index)),
+            (2, false) => return Err(Error::file(path.join(parts.join("/")), "not a class folder (expected folders 0, 1, … of PNG images)")),
+            _ => {}
+        }
+    }
+    let mut entries: [Vec<Entry>; 2] = [vec![], vec![]];
+    for ((split, class_name), (class_path, mut files)) in classes {
+        let label = parse_class(&class_name, &path.join(&class_path))?;
+        if files.is_empty() {
+            return Err(Error::file(path.join(&class_path), "empty class folder (no images)"));
+        }
+        files.sort();
+        for (name, index) in files {
+            let mut bytes = Vec::new();
+            let mut f = archive.by_index(index).map_err(|e| corrupt(&e))?;
+            f.read_to_end(&mut bytes).map_err(|e| Error::file(path.join(&name), format!("corrupt zip entry ({e})")))?;
+            entries[split].push(Entry {
+                label,
+                shown: path.join(&name),
+                source: Source::Bytes(bytes),
+            });
+        }
+    }
+    let [train, test] = entries;
+    for (split, e) in SPLITS.iter().zip([&train, &test]) {
+        if e.is_empty() {
+            return Err(Error::file(path, format!("no {split}/ folder of class folders in this zip")));
+        }
+    }
+    Ok(DataSplit {
+        train: decode_all(train, &path.join("train"))?,
+        test: decode_all(test, &path.join("test"))?,
+        source: path.to_path_buf(),
+    })
+}
+
+/// Decodes every image (in parallel) into one dataset; all must have the same size.
+fn decode_all(entries: Vec<Entry>, split_dir: &Path) -> Result<Dataset> {
+    let decoded: Vec<(u8, super::image::GrayImage, &PathBuf)> = entries
+        .par_iter()
+        .map(|e| {
+            let bytes = match &e.source {
+                Source::File(p) => std::borrow::Cow::Owned(std::fs::read(p).map_err(|err| io_error(p, err))?),
+                Source::Bytes(b) => std::borrow::Cow::Borrowed(b),
+            };
+            let img = decode_gray_png(&bytes).map_err(|m| Error::file(&e.shown, m))?;
+            Ok((e.label, img, &e.shown))
+        })
+        .collect::<Result<_>>()?;
+    let Some((_, first, first_path)) = decoded.first() else {
+        return Err(Error::file(split_dir, "no images"));
+    };
+    let (width, height) = (first.width, first.height);
+    let mut images = Vec::with_capacity(decoded.len() * width * height);
+    let mut labels = Vec::with_capacity(decoded.len());
+    for (label, img, shown) in &decoded {
+        if (img.width, img.height) != (width, height) {
+            return Err(Error::file(
+                shown,
+                format!("image is {}×{} but {} is {width}×{height}; all images must have the same size", img.width, img.height, first_path.display()),
+            ));
+        }
+        images.extend_from_slice(&img.pixels);
+        labels.push(*label);
+    }
+    Ok(Dataset {
+        images,
+        labels,
+        height,
+        width,
+    })
+}

@@ -1,0 +1,158 @@
+//! Matrix multiplication, the operation that dominates training time.
+//!
+//! Every layer needs three products per step (rows are samples, `A₀ = X`):
+//! forward `Z = A·W`, backward `dW = Aᵀ·dZ` and `dA = dZ·Wᵀ`. All three go through
+//! [`matmul`], which hands them to the `gemm` crate: a pure-Rust, cache-blocked kernel that
+//! picks SIMD code for the CPU at run time (AVX2/FMA, AVX-512, NEON) and splits the output
+//! between threads. Transposes cost nothing: they are strides, not copies.
+//! [`matmul_reference`] is the textbook triple loop, kept beside it so a test can check
+//! the fast kernel against it.
+
+use crate::tensor::Matrix;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Threads used by every parallel part of ffnn; 0 = not set yet (all cores).
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets how many threads ffnn uses (GEMM and the rayon pool). Call once, before training.
+/// The rayon global pool can only be built once per process; later calls only change the
+/// GEMM split, which is capped by that pool's size.
+pub fn set_threads(n: usize) {
+    let n = n.max(1);
+    THREADS.store(n, Ordering::Relaxed);
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+}
+
+/// The number of threads in use: the value given to [`set_threads`], else all cores.
+pub fn threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+fn parallelism() -> gemm::Parallelism {
+    match threads() {
+        1 => gemm::Parallelism::None,
+        n => gemm::Parallelism::Rayon(n),
+    }
+}
+
+/// Whether an operand is used as stored or transposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    N,
+    T,
+}
+
+/// Shape of `op(M)`.
+fn op_shape(m: &Matrix, op: Op) -> (usize, usize) {
+    match op {
+        Op::N => (m.rows, m.cols),
+        Op::T => (m.cols, m.rows),
+    }
+}
+
+/// Strides (row stride, column stride) of `op(M)` over `M`'s row-major storage.
+fn op_strides(m: &Matrix, op: Op) -> (isize, isize) {
+    match op {
+        Op::N => (m.cols as isize, 1),
+        Op::T => (1, m.cols as isize),
+    }
+}
+
+/// `C = op(A)·op(B)`, or `C += op(A)·op(B)` when `accumulate`.
+/// `C` must already have the shape `rows(op(A)) × cols(op(B))`.
+pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumulate: bool) {
+    let (m, k) = op_shape(a, op_a);
+    let (k2, n) = op_shape(b, op_b);
+    assert_eq!(k, k2, "matmul: inner dimensions differ ({m}×{k} · {k2}×{n})");
+    assert_eq!((c.rows, c.cols), (m, n), "matmul: output is {}×{}, expected {m}×{n}", c.rows, c.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c.data.fill(0.0);
+        }
+        return;
+    }
+    let (a_rs, a_cs) = op_strides(a, op_a);
+    let (b_rs, b_cs) = op_strides(b, op_b);
+    // SAFETY: the pointers and strides describe exactly the storage of `a`, `b` and `c`,
+    // whose shapes were checked above; `c` is borrowed mutably, so it does not alias `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.data.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a_cs,
+            a_rs,
+            b.data.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(),
+        );
+    }
+}
+
+/// The definition, `C[i][j] (+)= Σₖ op(A)[i][k] · op(B)[k][j]`, one element at a time.
+/// Slow; exists to check [`matmul`].
+pub fn matmul_reference(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumulate: bool) {
+    let (m, k) = op_shape(a, op_a);
+    let (_, n) = op_shape(b, op_b);
+    let (a_rs, a_cs) = op_strides(a, op_a);
+    let (b_rs, b_cs) = op_strides(b, op_b);
+    for i in 0..m {
+        for j in 0..n {
+            let mut sum = 0.0f32;
+            for p in 0..k {
+                sum += a.data[(i as isize * a_rs + p as isize * a_cs) as usize]
+                    * b.data[(p as isize * b_rs + j as isize * b_cs) as usize];
+            }
+            let out = &mut c.data[i * n + j];
+            *out = if accumulate { *out + sum } else { sum };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn random(rows: usize, cols: usize, rng: &mut impl Rng) -> Matrix {
+        Matrix::from_vec(rows, cols, (0..rows * cols).map(|_| rng.random_range(-1.0..1.0)).collect())
+    }
+
+    #[test]
+    fn fast_kernel_matches_reference_for_every_transpose() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        // Shapes of the training step (odd sizes exercise the kernel's edge handling).
+        for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (128, 784, 256), (37, 129, 10), (100, 10, 784)] {
+            for &(op_a, op_b) in &[(Op::N, Op::N), (Op::T, Op::N), (Op::N, Op::T), (Op::T, Op::T)] {
+                let a = if op_a == Op::N { random(m, k, &mut rng) } else { random(k, m, &mut rng) };
+                let b = if op_b == Op::N { random(k, n, &mut rng) } else { random(n, k, &mut rng) };
+                for accumulate in [false, true] {
+                    let start = random(m, n, &mut rng);
+                    let (mut fast, mut slow) = (start.clone(), start);
+                    matmul(&a, op_a, &b, op_b, &mut fast, accumulate);
+                    matmul_reference(&a, op_a, &b, op_b, &mut slow, accumulate);
+                    let worst = fast.data.iter().zip(&slow.data).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+                    // Sums of k products of values in [-1, 1]: rounding grows like √k·ε.
+                    assert!(worst <= 1e-5 * (k as f32).sqrt() * 4.0, "{m}×{k}×{n} {op_a:?}{op_b:?}: {worst}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Softmax output and the cross-entropy cost (seed eqs. 2 and 4), on logits `Z` (n × M).
+//!
+//! `p_im = e^{z_im} / Σ_l e^{z_il}`
+//! `L_i = ln Σ_l e^{z_il} − z_{i,y_i}`,   `J = (1/n) Σ_i L_i`
+//! `dJ/dz_im = (p_im − ỹ_im) / n`         (derived in docs/derivation.md)
+//!
+//! Every row is first shifted by its maximum `c_i = max_l z_il`. Adding a constant to a row
+//! changes neither `p` nor `L` (`ln Σ e^{z+c} − (z_y + c) = ln Σ e^z − z_y`), and after the shift
+//! every exponent is ≤ 0, so nothing overflows even for logits of ±10⁴.
+
+use crate::tensor::Matrix;
+
+/// The shifted log-sum-exp of a row: `ln Σ_l e^{z_l} = c + ln Σ_l e^{z_l − c}` with `c = max z`.
+fn log_sum_exp(row: &[f32]) -> f32 {
+    let c = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let s: f32 = row.iter().map(|&z| (z - c).exp()).sum();
+    c + s.ln()
+}
+
+/// `P = softmax(Z)` row by row; `p` is reshaped to the shape of `z`.
+pub fn softmax(z: &Matrix, p: &mut Matrix) {
+    p.reshape(z.rows, z.cols);
+    for i in 0..z.rows {
+        let lse = log_sum_exp(z.row(i));
+        for (p, &z) in p.row_mut(i).iter_mut().zip(z.row(i)) {
+            *p = (z - lse).exp();
+        }
+    }
+}
+
+/// The cost `J = (1/n) Σ_i [ln Σ_l e^{z_il} − z_{i,y_i}]`: mean cross-entropy of the labels `y`
+/// under softmax of the logits `z`, computed stably (max-subtracted log-sum-exp).
+pub fn compute_loss(z: &Matrix, y: &[u8]) -> f32 {
+    assert_eq!(z.rows, y.len(), "compute_loss: {} rows of logits, {} labels", z.rows, y.len());
+    let total: f64 = (0..z.rows)
+        .map(|i| (log_sum_exp(z.row(i)) - z.row(i)[y[i] as usize]) as f64)
+        .sum();
+    (total / z.rows.max(1) as f64) as f32
+}
+
+/// The loss and its gradient in one pass, as training needs them:
+/// returns `(J, number of rows whose arg-max is the label)` and writes
+/// `dZ = (softmax(Z) − Ỹ) / n` into `dz` (reshaped to the shape of `z`).
+pub fn softmax_cross_entropy_backward(z: &Matrix, y: &[u8], dz: &mut Matrix) -> (f32, usize) {
+    assert_eq!(z.rows, y.len());
+    dz.reshape(z.rows, z.cols);
+    let inv_n = 1.0 / z.rows as f32;
+    let mut total = 0.0f64;
+    let mut correct = 0;
+    for i in 0..z.rows {
+        let row = z.row(i);
+        let label = y[i] as usize;
+        let lse = log_sum_exp(row);
+        total += (lse - row[label]) as f64;
+        if crate::tensor::argmax(row) == label {
+            correct += 1;
+        }
+        for (g, &zv) in dz.row_mut(i).iter_mut().zip(row) {
+            *g = (zv - lse).exp() * inv_n;
+        }
+        dz.row_mut(i)[label] -= inv_n;
+    }
+    ((total / z.rows.max(1) as f64) as f32, correct)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logits() -> Matrix {
+        Matrix::from_vec(3, 4, vec![0.5, -1.0, 2.0, 0.0, 3.0, 3.0, -2.0, 1.0, -0.7, 0.2, 0.1, 1.4])
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one() {
+        let mut p = Matrix::default();
+        softmax(&logits(), &mut p);
+        for i in 0..p.rows {
+            let s: f32 = p.row(i).iter().sum();
+            assert!((s - 1.0).abs() < 1e-6);
+            assert!(p.row(i).iter().all(|&v| v > 0.0));
+        }
+    }
+
+    #[test]
+    fn stable_loss_equals_naive_negative_log_softmax() {
+        let z = logits();
+        let y = [2u8, 0, 3];
+        // The textbook formula without the max shift, in f64.
+        let naive: f64 = (0..3)
+            .map(|i| {
+                let row: Vec<f64> = z.row(i).iter().map(|&v| v as f64).collect();
+                let sum: f64 = row.iter().map(|v| v.exp()).sum();
+                -(row[y[i] as usize].exp() / sum).ln()
+            })
+            .sum::<f64>()
+            / 3.0;
+        assert!((compute_loss(&z, &y) as f64 - naive).abs() < 1e-6);
+    }
+
+    #[test]
+    fn loss_is_finite_for_huge_logits() {
+        let z = Matrix::from_vec(2, 3, vec![1e4, -1e4, 0.0, -1e4, -1e4, 1e4]);
+        let loss = compute_loss(&z, &[1, 2]);
+        assert!(loss.is_finite());
+        // Row 1: label logit is 2e4 below the max → loss 2e4; row 2: label is the max → 0.
+        assert!((loss - 1e4).abs() < 1.0, "{loss}");
+        let mut p = Matrix::default();
+        softmax(&z, &mut p);
+        assert!(p.data.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn adding_a_constant_to_a_row_leaves_the_loss_unchanged() {
+        let z = logits();
+        let y = [1u8, 1, 0];
+        let mut shifted = z.clone();
+        shifted.row_mut(1).iter_mut().for_each(|v| *v += 1000.0);
+        shifted.row_mut(2).iter_mut().for_each(|v| *v -= 55.5);
+        assert!((compute_loss(&z, &y) - compute_loss(&shifted, &y)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn gradient_is_softmax_minus_one_hot_over_n() {
+        let z = logits();
+        let y = [2u8, 0, 3];
+        let mut dz = Matrix::default();
+        let (loss, correct) = softmax_cross_entropy_backward(&z, &y, &mut dz);
+        assert!((loss - compute_loss(&z, &y)).abs() < 1e-6);
+        // Row 0: arg-max 2 = label; row 1: tie of 0 and 1 goes to 0 = label; row 2: arg-max 3 = label.
+        assert_eq!(correct, 3);
+        let mut p = Matrix::default();
+        softmax(&z, &mut p);
+        for i in 0..3 {
+            for m in 0..4 {
+                let onehot = if m == y[i] as usize { 1.0 } else { 0.0 };
+                assert!((dz.row(i)[m] - (p.row(i)[m] - onehot) / 3.0).abs() < 1e-6);
+            }
+        }
+    }
+}

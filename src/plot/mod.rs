@@ -1,0 +1,9 @@
+//! Pictures of a run: the training curves of the seed's Exercise 1.3 and the first-layer
+//! weight images. Everything is rendered in memory and written atomically; the font is
+//! bundled (DejaVu Sans), so no system fonts are needed.
+
+pub mod curves;
+pub mod weights;
+
+pub use curves::{plot_history, render_curve};
+pub use weights::{weight_image, write_weight_image};

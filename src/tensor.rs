@@ -1,0 +1,75 @@
+//! `Matrix`: the one data structure of the network. Row-major `f32`, and by convention
+//! **rows are samples**: a mini-batch of `n` images of `p` pixels is an `n × p` matrix, so a
+//! layer is `Z = X·W + b` with `W` of shape `in × out` (the transposed form the seed recommends).
+
+/// A dense row-major `rows × cols` matrix of `f32`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Matrix {
+    pub rows: usize,
+    pub cols: usize,
+    /// `data[i * cols + j]` is element `(i, j)`.
+    pub data: Vec<f32>,
+}
+
+impl Matrix {
+    /// A `rows × cols` matrix of zeros.
+    pub fn zeros(rows: usize, cols: usize) -> Self {
+        Matrix {
+            rows,
+            cols,
+            data: vec![0.0; rows * cols],
+        }
+    }
+
+    /// Wraps `data` (row-major, `rows * cols` long) as a matrix.
+    pub fn from_vec(rows: usize, cols: usize, data: Vec<f32>) -> Self {
+        assert_eq!(data.len(), rows * cols, "Matrix::from_vec: {rows}×{cols} needs {} values", rows * cols);
+        Matrix { rows, cols, data }
+    }
+
+    /// Changes the shape to `rows × cols`, keeping the allocation when it is large enough.
+    /// Training buffers are sized once for the largest batch; the last, smaller batch of an
+    /// epoch then reuses them without allocating. Contents are unspecified afterwards.
+    pub fn reshape(&mut self, rows: usize, cols: usize) {
+        self.rows = rows;
+        self.cols = cols;
+        self.data.resize(rows * cols, 0.0);
+    }
+
+    /// Row `i`: the `i`-th sample.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// Row `i`, mutable.
+    pub fn row_mut(&mut self, i: usize) -> &mut [f32] {
+        &mut self.data[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// `Aᵀ`, a new `cols × rows` matrix.
+    pub fn transpose(&self) -> Matrix {
+        let mut t = Matrix::zeros(self.cols, self.rows);
+        for i in 0..self.rows {
+            for j in 0..self.cols {
+                t.data[j * self.rows + i] = self.data[i * self.cols + j];
+            }
+        }
+        t
+    }
+
+    /// The index of the largest value in each row: the predicted class of each sample.
+    pub fn argmax_rows(&self) -> Vec<usize> {
+        (0..self.rows).map(|i| argmax(self.row(i))).collect()
+    }
+}
+
+/// Index of the largest element (the first one on ties).
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (j, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = j;
+        }
+    }
+    best
+}

@@ -1,0 +1,63 @@
+//! The training history: every `k` iterations, the cost and accuracy on the current
+//! mini-batch and on the test set (seed, Exercise 1.2), as returned by `train_model` and saved
+//! as `history.csv`.
+
+use crate::error::Result;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// One evaluation point.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryRow {
+    /// Optimizer steps taken so far (1-based).
+    pub iteration: usize,
+    /// The epoch this iteration belongs to (1-based).
+    pub epoch: usize,
+    /// Cost `J` on the mini-batch of this iteration (before its update).
+    pub train_loss: f32,
+    /// Accuracy on that mini-batch.
+    pub train_accuracy: f32,
+    /// Cost on the whole test set after this iteration, when a test set was given.
+    pub test_loss: Option<f32>,
+    /// Accuracy on the whole test set.
+    pub test_accuracy: Option<f32>,
+}
+
+/// All evaluation points of a run, in order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct History {
+    pub rows: Vec<HistoryRow>,
+}
+
+impl History {
+    /// The last row, if any.
+    pub fn last(&self) -> Option<&HistoryRow> {
+        self.rows.last()
+    }
+
+    /// The history as CSV: `iteration,epoch,train_loss,train_accuracy,test_loss,test_accuracy`
+    /// (test columns empty when there was no test set).
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("iteration,epoch,train_loss,train_accuracy,test_loss,test_accuracy\n");
+        let opt = |v: Option<f32>| v.map(|x| x.to_string()).unwrap_or_default();
+        for r in &self.rows {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{}",
+                r.iteration,
+                r.epoch,
+                r.train_loss,
+                r.train_accuracy,
+                opt(r.test_loss),
+                opt(r.test_accuracy)
+            );
+        }
+        out
+    }
+
+    /// Writes `to_csv()` to `path` atomically.
+    pub fn write_csv(&self, path: &Path) -> Result<()> {
+        crate::atomic_file::write_atomic(path, self.to_csv().as_bytes())
+    }
+}
