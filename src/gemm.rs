@@ -31,13 +31,6 @@ pub fn threads() -> usize {
     }
 }
 
-fn parallelism() -> gemm::Parallelism {
-    match threads() {
-        1 => gemm::Parallelism::None,
-        n => gemm::Parallelism::Rayon(n),
-    }
-}
-
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -79,21 +72,27 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
     }
     let (a_rs, a_cs) = op_strides(a, op_a);
     let (b_rs, b_cs) = op_strides(b, op_b);
-    // SAFETY: the pointers and strides describe exactly the storage of `a`, `b` and `c`,
-    // whose shapes were checked above; `c` is borrowed mutably, so it does not alias `a` or `b`.
-    unsafe {
+    let a_ptr = SendPtr(a.data.as_ptr() as *mut f32);
+    let b_ptr = SendPtr(b.data.as_ptr() as *mut f32);
+    let c_ptr = SendPtr(c.data.as_mut_ptr());
+    // One block of C = rows `r0..r1`, columns `c0..c1`, computed on the calling thread.
+    // SAFETY: the pointers and strides describe exactly the storage of `a`, `b` and `c`, whose
+    // shapes were checked above; blocks of C given to different threads do not overlap, and
+    // `c` is borrowed mutably, so it aliases neither `a` nor `b`.
+    let block = |(r0, r1, c0, c1): (usize, usize, usize, usize)| unsafe {
+        let (a, b, c) = (&a_ptr, &b_ptr, &c_ptr);
         gemm::gemm(
-            m,
-            n,
+            r1 - r0,
+            c1 - c0,
             k,
-            c.data.as_mut_ptr(),
+            c.0.add(r0 * n + c0),
             1,
             n as isize,
             accumulate,
-            a.data.as_ptr(),
+            a.0.offset(r0 as isize * a_rs),
             a_cs,
             a_rs,
-            b.data.as_ptr(),
+            b.0.offset(c0 as isize * b_cs),
             b_cs,
             b_rs,
             1.0,
@@ -101,10 +100,39 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
             false,
             false,
             false,
-            parallelism(),
-        );
+            gemm::Parallelism::None,
+        )
+    };
+    let threads = threads();
+    if threads == 1 || m * n * k < PARALLEL_MIN_WORK {
+        block((0, m, 0, n));
+        return;
     }
+    // Split C into one block per thread along its longer side, in multiples of 16 so every
+    // block keeps whole micro-kernel tiles. Each block is an independent GEMM with the full
+    // inner dimension: no reduction between threads, so the result does not depend on the
+    // thread count's timing (it is bit-identical run to run).
+    let split_rows = m >= n;
+    let len = if split_rows { m } else { n };
+    let chunk = len.div_ceil(threads).next_multiple_of(16);
+    let blocks: Vec<(usize, usize, usize, usize)> = (0..len)
+        .step_by(chunk)
+        .map(|s| {
+            let e = (s + chunk).min(len);
+            if split_rows { (s, e, 0, n) } else { (0, m, s, e) }
+        })
+        .collect();
+    use rayon::prelude::*;
+    blocks.into_par_iter().for_each(block);
 }
+
+/// Below this many multiply-adds a product runs on one thread: splitting it costs more than it saves.
+const PARALLEL_MIN_WORK: usize = 1 << 18;
+
+/// A raw pointer that may cross threads; see the SAFETY note in [`matmul`].
+struct SendPtr(*mut f32);
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
 
 /// The definition, `C[i][j] (+)= Σₖ op(A)[i][k] · op(B)[k][j]`, one element at a time.
 /// Slow; exists to check [`matmul`].

@@ -1,6 +1,6 @@
 //! `ffnn download`: MNIST into a folder, with a progress bar and verified checksums.
 
-use crate::data::download::{Progress, download_mnist};
+use crate::data::download::{MIRRORS, Progress, download_mnist};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -13,6 +13,9 @@ pub struct DownloadArgs {
     /// A mirror to try first (a URL under which the four .gz files sit); may be repeated.
     #[arg(long, value_name = "URL")]
     pub mirror: Vec<String>,
+    /// Use only the --mirror URLs, not the built-in mirrors.
+    #[arg(long, requires = "mirror")]
+    pub no_builtin_mirrors: bool,
 }
 
 /// An indicatif bar per file.
@@ -50,7 +53,11 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<()> {
             return Err(crate::Error::invalid(format!("--mirror {m:?}: expected an http:// or https:// URL")).into());
         }
     }
-    let report = download_mnist(&dir, &args.mirror, &mut Bar(None))?;
+    let mut mirrors = args.mirror.clone();
+    if !args.no_builtin_mirrors {
+        mirrors.extend(MIRRORS.iter().map(|m| m.to_string()));
+    }
+    let report = download_mnist(&dir, &mirrors, &mut Bar(None))?;
     for line in report {
         if line.contains("already present") {
             eprintln!("{line}");

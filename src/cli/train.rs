@@ -32,10 +32,10 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerName>,
     /// Learning rate α.
-    #[arg(long, value_name = "ALPHA")]
+    #[arg(long, value_name = "ALPHA", allow_negative_numbers = true)]
     pub lr: Option<f32>,
     /// Momentum μ (for --optimizer momentum).
-    #[arg(long, value_name = "MU", default_value_t = 0.9)]
+    #[arg(long, value_name = "MU", default_value_t = 0.9, allow_negative_numbers = true)]
     pub momentum: f32,
     /// Samples per mini-batch.
     #[arg(long, value_name = "N")]
@@ -53,7 +53,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub init: Option<InitName>,
     /// σ of --init normal.
-    #[arg(long, value_name = "SIGMA", default_value_t = 0.01)]
+    #[arg(long, value_name = "SIGMA", default_value_t = 0.01, allow_negative_numbers = true)]
     pub init_std: f32,
     /// Random seed: fixes initialization and batch order.
     #[arg(long, default_value_t = 1)]

@@ -56,12 +56,14 @@ impl Progress for Quiet {
     fn finish(&mut self, _: &str) {}
 }
 
-/// Downloads the MNIST files into `dir` (created if needed), trying `extra_mirrors` first and
-/// then the built-in ones. Files already present and verified are kept. Returns one line per
-/// file saying what happened.
-pub fn download_mnist(dir: &Path, extra_mirrors: &[String], progress: &mut dyn Progress) -> Result<Vec<String>> {
+/// Downloads the MNIST files into `dir` (created if needed), trying the `mirrors` in order
+/// (URLs under which the four `.gz` files sit; see [`MIRRORS`]). Files already present and
+/// verified are kept. Returns one line per file saying what happened.
+pub fn download_mnist(dir: &Path, mirrors: &[String], progress: &mut dyn Progress) -> Result<Vec<String>> {
+    if mirrors.is_empty() {
+        return Err(Error::invalid("no mirror to download from"));
+    }
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let mirrors: Vec<String> = extra_mirrors.iter().cloned().chain(MIRRORS.iter().map(|m| m.to_string())).collect();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(15)))
         .timeout_global(Some(Duration::from_secs(600)))
@@ -76,7 +78,7 @@ pub fn download_mnist(dir: &Path, extra_mirrors: &[String], progress: &mut dyn P
         }
         let mut failures = Vec::new();
         let mut done = false;
-        for mirror in &mirrors {
+        for mirror in mirrors {
             let url = format!("{}/{name}.gz", mirror.trim_end_matches('/'));
             match fetch_verified(&agent, &url, &target, sha, progress) {
                 Ok(()) => {

@@ -51,7 +51,7 @@ pub fn save_model(model: &Model, path: &Path, extra: &BTreeMap<String, String>) 
 
 /// The metadata of a model file (empty when it has none).
 pub fn read_metadata(bytes: &[u8]) -> std::result::Result<HashMap<String, String>, String> {
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors model file ({e})"))?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors model file, or truncated ({e})"))?;
     Ok(meta.metadata().clone().unwrap_or_default())
 }
 
@@ -74,7 +74,7 @@ fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize]) -> std::result::Re
 /// Parses model bytes (see the module docs for the layout).
 pub fn model_from_bytes(bytes: &[u8]) -> std::result::Result<Model, String> {
     let metadata = read_metadata(bytes)?;
-    let st = SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors model file ({e})"))?;
+    let st = SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors model file, or truncated ({e})"))?;
     let sizes: Vec<usize> = match metadata.get("ffnn.sizes") {
         Some(s) => s
             .split(',')

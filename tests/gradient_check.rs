@@ -1,0 +1,101 @@
+//! `model_backward` against central finite differences, `dJ/dθ ≈ (J(θ + h) − J(θ − h)) / 2h`,
+//! for every weight and bias of sigmoid and ReLU networks of 1 to 3 layers.
+
+use ffnn::nn::{Activation, Gradients, Init, Model, ModelState, compute_loss, model_backward, model_forward};
+use ffnn::tensor::Matrix;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn loss(model: &Model, x: &Matrix, y: &[u8]) -> f64 {
+    let mut state = ModelState::default();
+    compute_loss(model_forward(model, x, &mut state), y) as f64
+}
+
+/// Checks every parameter of a network with layer sizes `sizes`; returns the largest error.
+fn check(sizes: &[usize], activation: Activation, seed: u64) -> f64 {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Weights large enough that the gradients are far from zero and ReLUs are mixed.
+    let mut model = Model::new(sizes, activation, Init::Normal { std: 0.6 }, &mut rng);
+    for l in &mut model.layers {
+        l.bias.iter_mut().for_each(|b| *b = rng.random_range(-0.3..0.3));
+    }
+    let n = 7;
+    let classes = *sizes.last().unwrap();
+    let x = Matrix::from_vec(n, sizes[0], (0..n * sizes[0]).map(|_| rng.random_range(0.0..1.0)).collect());
+    let y: Vec<u8> = (0..n).map(|i| (i % classes) as u8).collect();
+
+    let mut state = ModelState::default();
+    model_forward(&model, &x, &mut state);
+    let mut grads = Gradients::for_model(&model);
+    let (j, _) = model_backward(&model, &x, &state, &y, &mut grads);
+    assert!((j as f64 - loss(&model, &x, &y)).abs() < 1e-6, "backward reports the forward loss");
+
+    // Small enough that no ReLU input crosses 0 between θ − h and θ + h (with 1e-2 one does,
+    // and the difference quotient straddles the kink); large enough for f32 round-off.
+    let h = 1e-3f32;
+    let mut worst = 0.0f64;
+    for l in 0..model.layers.len() {
+        let params = model.layers[l].weight.data.len() + model.layers[l].bias.len();
+        for p in 0..params {
+            let get = |m: &mut Model| -> *mut f32 {
+                let layer = &mut m.layers[l];
+                let wlen = layer.weight.data.len();
+                if p < wlen { &mut layer.weight.data[p] } else { &mut layer.bias[p - wlen] }
+            };
+            let original = unsafe { *get(&mut model) };
+            unsafe { *get(&mut model) = original + h };
+            let plus = loss(&model, &x, &y);
+            unsafe { *get(&mut model) = original - h };
+            let minus = loss(&model, &x, &y);
+            unsafe { *get(&mut model) = original };
+            let numeric = (plus - minus) / (2.0 * h as f64);
+            let g = &grads.layers[l];
+            let analytic = if p < g.weight.data.len() { g.weight.data[p] } else { g.bias[p - g.weight.data.len()] } as f64;
+            let err = (numeric - analytic).abs() / (1.0 + analytic.abs());
+            assert!(
+                err < 2e-3,
+                "{sizes:?} {activation:?}: layer {l} parameter {p}: analytic {analytic}, numeric {numeric}"
+            );
+            worst = worst.max(err);
+        }
+    }
+    worst
+}
+
+#[test]
+fn one_layer_softmax_regression() {
+    for act in [Activation::Sigmoid, Activation::Relu] {
+        check(&[6, 4], act, 1);
+    }
+}
+
+#[test]
+fn two_layers_sigmoid_and_relu() {
+    check(&[6, 5, 3], Activation::Sigmoid, 2);
+    check(&[6, 5, 3], Activation::Relu, 3);
+}
+
+#[test]
+fn three_layers_sigmoid_and_relu() {
+    check(&[8, 6, 5, 4], Activation::Sigmoid, 4);
+    check(&[8, 6, 5, 4], Activation::Relu, 5);
+}
+
+#[test]
+fn a_wrong_gradient_would_be_caught() {
+    // The check itself must be able to fail: perturb one analytic gradient and compare.
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let model = Model::new(&[4, 3], Activation::Relu, Init::Normal { std: 0.5 }, &mut rng);
+    let x = Matrix::from_vec(2, 4, vec![0.1, 0.9, 0.3, 0.5, 0.7, 0.2, 0.8, 0.4]);
+    let y = [0u8, 2];
+    let mut state = ModelState::default();
+    model_forward(&model, &x, &mut state);
+    let mut grads = Gradients::for_model(&model);
+    model_backward(&model, &x, &state, &y, &mut grads);
+    let mut shifted = model.clone();
+    shifted.layers[0].weight.data[0] += 1e-2;
+    let numeric = (loss(&shifted, &x, &y) - loss(&model, &x, &y)) / 1e-2;
+    let analytic = grads.layers[0].weight.data[0] as f64;
+    assert!((numeric - analytic).abs() < 1e-2);
+    assert!((numeric - 2.0 * analytic).abs() > 1e-3, "a doubled gradient differs measurably");
+}
