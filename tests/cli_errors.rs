@@ -171,7 +171,7 @@ fn bad_model_files() {
         &eval("truncated.safetensors"),
         "error: truncated.safetensors: not a safetensors model file, or truncated (incomplete metadata, file not fully covered)",
     );
-    assert_error(&eval("text.safetensors"), "error: text.safetensors: not a safetensors model file, or truncated (invalid header length)");
+    assert_error(&eval("text.safetensors"), "error: text.safetensors: not a safetensors model file, or truncated (header too large)");
     assert_error(&eval("missing.safetensors"), "error: missing.safetensors: no such file or folder");
     let run = eval("run/model.safetensors");
     assert_eq!(run.code, 0, "{}", run.stderr);
