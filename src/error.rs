@@ -16,10 +16,7 @@ pub enum Error {
 impl Error {
     /// An error about `path`.
     pub fn file(path: impl AsRef<Path>, message: impl Into<String>) -> Error {
-        Error::File {
-            path: path.as_ref().to_path_buf(),
-            message: message.into(),
-        }
+        Error::File { path: path.as_ref().to_path_buf(), message: message.into() }
     }
 
     /// An error about a setting.

@@ -115,11 +115,17 @@ fn png_tree_errors() {
     // An empty class folder.
     let root = fresh("empty");
     std::fs::create_dir(root.join("train/3")).unwrap();
-    assert_error(&train_on(&root, tmp.path()), &format!("error: {}: empty class folder (no images)", root.join("train/3").display()));
+    assert_error(
+        &train_on(&root, tmp.path()),
+        &format!("error: {}: empty class folder (no images)", root.join("train/3").display()),
+    );
     // The same, inside a zip.
     let zip = tmp.path().join("empty.zip");
     zip_tree(&root, &zip, "");
-    assert_error(&train_on(&zip, tmp.path()), &format!("error: {}: empty class folder (no images)", zip.join("train/3").display()));
+    assert_error(
+        &train_on(&zip, tmp.path()),
+        &format!("error: {}: empty class folder (no images)", zip.join("train/3").display()),
+    );
 }
 
 #[test]
@@ -136,7 +142,10 @@ fn corrupt_zip() {
 fn unknown_or_bad_flag_values() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: [(&[&str], &str); 6] = [
-        (&["train", "--activation", "tanh"], "error: invalid value 'tanh' for '--activation <ACTIVATION>' [possible values: relu, sigmoid]"),
+        (
+            &["train", "--activation", "tanh"],
+            "error: invalid value 'tanh' for '--activation <ACTIVATION>' [possible values: relu, sigmoid]",
+        ),
         (
             &["train", "--optimizer", "rmsprop"],
             "error: invalid value 'rmsprop' for '--optimizer <OPTIMIZER>' [possible values: sgd, momentum, adam]",
@@ -171,7 +180,10 @@ fn bad_model_files() {
         &eval("truncated.safetensors"),
         "error: truncated.safetensors: not a safetensors model file, or truncated (incomplete metadata, file not fully covered)",
     );
-    assert_error(&eval("text.safetensors"), "error: text.safetensors: not a safetensors model file, or truncated (header too large)");
+    assert_error(
+        &eval("text.safetensors"),
+        "error: text.safetensors: not a safetensors model file, or truncated (header too large)",
+    );
     assert_error(&eval("missing.safetensors"), "error: missing.safetensors: no such file or folder");
     let run = eval("run/model.safetensors");
     assert_eq!(run.code, 0, "{}", run.stderr);

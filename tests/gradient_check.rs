@@ -52,10 +52,7 @@ fn check(sizes: &[usize], activation: Activation, seed: u64) -> f64 {
             let g = &grads.layers[l];
             let analytic = if p < g.weight.data.len() { g.weight.data[p] } else { g.bias[p - g.weight.data.len()] } as f64;
             let err = (numeric - analytic).abs() / (1.0 + analytic.abs());
-            assert!(
-                err < 2e-3,
-                "{sizes:?} {activation:?}: layer {l} parameter {p}: analytic {analytic}, numeric {numeric}"
-            );
+            assert!(err < 2e-3, "{sizes:?} {activation:?}: layer {l} parameter {p}: analytic {analytic}, numeric {numeric}");
             worst = worst.max(err);
         }
     }

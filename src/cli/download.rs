@@ -25,7 +25,8 @@ impl Progress for Bar {
     fn start(&mut self, name: &str, _url: &str, total: Option<u64>) {
         let bar = ProgressBar::new(total.unwrap_or(0));
         bar.set_style(
-            ProgressStyle::with_template("{msg:28} {bar:30.cyan/blue} {bytes}/{total_bytes} {bytes_per_sec}").expect("valid template"),
+            ProgressStyle::with_template("{msg:28} {bar:30.cyan/blue} {bytes}/{total_bytes} {bytes_per_sec}")
+                .expect("valid template"),
         );
         bar.set_message(name.to_string());
         self.0 = Some(bar);

@@ -32,14 +32,25 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if test.pixels() != model.inputs() {
         return Err(Error::file(
             &args.model,
-            format!("the model takes {} inputs but {} has {}×{} images", model.inputs(), data_path.display(), test.width, test.height),
+            format!(
+                "the model takes {} inputs but {} has {}×{} images",
+                model.inputs(),
+                data_path.display(),
+                test.width,
+                test.height
+            ),
         )
         .into());
     }
     if test.classes() > model.classes() {
         return Err(Error::file(
             &args.model,
-            format!("the model knows {} classes but {} has labels up to {}", model.classes(), data_path.display(), test.classes() - 1),
+            format!(
+                "the model knows {} classes but {} has labels up to {}",
+                model.classes(),
+                data_path.display(),
+                test.classes() - 1
+            ),
         )
         .into());
     }
@@ -47,11 +58,26 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let classes = model.classes();
     let confusion = e.confusion_matrix(&test.labels, classes);
     if args.json {
-        let json = serde_json::json!({
-            "model": args.model, "data": data_path, "architecture": model.describe(),
-            "samples": test.len(), "accuracy": e.accuracy, "loss": e.loss, "confusion_matrix": confusion,
-        });
-        println!("{json}");
+        #[derive(serde::Serialize)]
+        struct Report<'a> {
+            model: &'a std::path::Path,
+            data: &'a std::path::Path,
+            architecture: String,
+            samples: usize,
+            accuracy: f32,
+            loss: f32,
+            confusion_matrix: &'a [Vec<usize>],
+        }
+        let report = Report {
+            model: &args.model,
+            data: &data_path,
+            architecture: model.describe(),
+            samples: test.len(),
+            accuracy: e.accuracy,
+            loss: e.loss,
+            confusion_matrix: &confusion,
+        };
+        println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
     println!("model     {} ({})", args.model.display(), model.describe());

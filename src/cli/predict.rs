@@ -30,7 +30,9 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
         let img = decode_gray_png(&bytes).map_err(|m| Error::file(path, m))?;
         if (img.width, img.height) != (w, h) {
-            return Err(Error::file(path, format!("image is {}×{} but the model takes {w}×{h} images", img.width, img.height)).into());
+            return Err(
+                Error::file(path, format!("image is {}×{} but the model takes {w}×{h} images", img.width, img.height)).into()
+            );
         }
         for (out, &p) in x.row_mut(i).iter_mut().zip(&img.pixels) {
             *out = p as f32 / 255.0;

@@ -235,13 +235,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     );
     let mut last_test = String::new();
     let mut observe = |event: Event| match event {
-        Event::Step {
-            iteration,
-            total_iterations,
-            epoch,
-            loss,
-            accuracy,
-        } => {
+        Event::Step { iteration, total_iterations, epoch, loss, accuracy } => {
             if iteration == 1 {
                 bar.set_length(total_iterations as u64);
             }

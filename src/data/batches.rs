@@ -15,10 +15,7 @@ pub struct MiniBatches {
 /// The seed's `random_mini_batches`: shuffles `0..n` with `rng` and splits it into batches of
 /// `batch_size` indices (the last one possibly smaller).
 pub fn random_mini_batches(n: usize, batch_size: usize, rng: &mut impl Rng) -> MiniBatches {
-    let mut batches = MiniBatches {
-        order: (0..n).collect(),
-        batch_size: batch_size.max(1),
-    };
+    let mut batches = MiniBatches { order: (0..n).collect(), batch_size: batch_size.max(1) };
     batches.reshuffle(rng);
     batches
 }

@@ -100,7 +100,13 @@ pub fn download_mnist(dir: &Path, mirrors: &[String], progress: &mut dyn Progres
 }
 
 /// Fetches `url` to a temporary file, verifies it, and renames it to `target`.
-fn fetch_verified(agent: &ureq::Agent, url: &str, target: &Path, sha: &str, progress: &mut dyn Progress) -> std::result::Result<(), String> {
+fn fetch_verified(
+    agent: &ureq::Agent,
+    url: &str,
+    target: &Path,
+    sha: &str,
+    progress: &mut dyn Progress,
+) -> std::result::Result<(), String> {
     let tmp: PathBuf = crate::atomic_file::temp_path(target);
     let result = (|| {
         let mut response = agent.get(url).call().map_err(|e| e.to_string())?;

@@ -36,24 +36,21 @@ pub fn parse_idx(bytes: &[u8], expected_dims: usize) -> std::result::Result<IdxA
         if bytes[0] == 0 && bytes[1] == 0 && bytes[2] != 0x08 && (1..=4).contains(&bytes[3]) {
             return Err(format!("IDX element type 0x{:02x} is not supported (ffnn reads unsigned bytes, 0x08)", bytes[2]));
         }
-        return Err(format!("not an IDX file of {expected_dims} dimension(s): magic number 0x{magic:08x}, expected 0x{expected_magic:08x}"));
+        return Err(format!(
+            "not an IDX file of {expected_dims} dimension(s): magic number 0x{magic:08x}, expected 0x{expected_magic:08x}"
+        ));
     }
     let header = 4 + 4 * expected_dims;
     if bytes.len() < header {
         return Err(format!("truncated IDX header ({} bytes, need {header})", bytes.len()));
     }
-    let dims: Vec<usize> = bytes[4..header]
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
-        .collect();
+    let dims: Vec<usize> =
+        bytes[4..header].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
     let claimed = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     let present = bytes.len() - header;
     let shape = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
     match claimed {
-        Some(n) if n == present => Ok(IdxArray {
-            dims,
-            data: bytes[header..].to_vec(),
-        }),
+        Some(n) if n == present => Ok(IdxArray { dims, data: bytes[header..].to_vec() }),
         Some(n) if n > present => Err(format!("truncated: the header says {shape} = {n} bytes of data, the file has {present}")),
         Some(n) => Err(format!("{} bytes of data after the {shape} = {n} the header announces", present - n)),
         None => Err(format!("the header's sizes {shape} overflow")),
@@ -66,18 +63,19 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     let is_gzip = raw.starts_with(&[0x1f, 0x8b]);
     if !is_gzip {
         if path.extension().is_some_and(|e| e == "gz") {
-            return Err(Error::file(path, "not a gzip file (its name ends in .gz but it does not start with the gzip signature)"));
+            return Err(Error::file(
+                path,
+                "not a gzip file (its name ends in .gz but it does not start with the gzip signature)",
+            ));
         }
         return Ok(raw);
     }
     let mut out = Vec::with_capacity(raw.len() * 4);
-    MultiGzDecoder::new(&raw[..])
-        .take(MAX_DECOMPRESSED + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| {
-            let why = if e.kind() == std::io::ErrorKind::UnexpectedEof { "unexpected end of file".to_string() } else { e.to_string() };
-            Error::file(path, format!("corrupt or truncated gzip data ({why})"))
-        })?;
+    MultiGzDecoder::new(&raw[..]).take(MAX_DECOMPRESSED + 1).read_to_end(&mut out).map_err(|e| {
+        let why =
+            if e.kind() == std::io::ErrorKind::UnexpectedEof { "unexpected end of file".to_string() } else { e.to_string() };
+        Error::file(path, format!("corrupt or truncated gzip data ({why})"))
+    })?;
     if out.len() as u64 > MAX_DECOMPRESSED {
         return Err(Error::file(path, "decompresses to more than 4 GiB"));
     }
@@ -130,12 +128,7 @@ pub fn find_idx_files(dir: &Path) -> Option<IdxFiles> {
         return None;
     }
     let path = |i: usize| found[i].clone().unwrap_or_else(|| dir.join(format!("{}-{}[.gz]", spec[i].0[0], spec[i].1)));
-    Some(IdxFiles {
-        train_images: path(0),
-        train_labels: path(1),
-        test_images: path(2),
-        test_labels: path(3),
-    })
+    Some(IdxFiles { train_images: path(0), train_labels: path(1), test_images: path(2), test_labels: path(3) })
 }
 
 /// Reads one split from its image and label files.
@@ -151,26 +144,15 @@ fn load_pair(images: &Path, labels: &Path) -> Result<Dataset> {
     if lab.dims[0] != n {
         return Err(Error::file(labels, format!("{} labels, but {} has {n} images", lab.dims[0], images.display())));
     }
-    Ok(Dataset {
-        images: img.data,
-        labels: lab.data,
-        height,
-        width,
-    })
+    Ok(Dataset { images: img.data, labels: lab.data, height, width })
 }
 
 /// Loads the training and test sets of an IDX folder.
 pub fn load_idx_folder(dir: &Path) -> Result<DataSplit> {
     let files = find_idx_files(dir).ok_or_else(|| Error::file(dir, "no IDX files here"))?;
-    let (train, test) = rayon::join(
-        || load_pair(&files.train_images, &files.train_labels),
-        || load_pair(&files.test_images, &files.test_labels),
-    );
-    Ok(DataSplit {
-        train: train?,
-        test: test?,
-        source: dir.to_path_buf(),
-    })
+    let (train, test) =
+        rayon::join(|| load_pair(&files.train_images, &files.train_labels), || load_pair(&files.test_images, &files.test_labels));
+    Ok(DataSplit { train: train?, test: test?, source: dir.to_path_buf() })
 }
 
 /// Encodes an IDX file of unsigned bytes (used by tests and tools to write small datasets).
@@ -193,10 +175,7 @@ mod tests {
         let a = parse_idx(&bytes, 3).unwrap();
         assert_eq!(a.dims, vec![2, 2, 3]);
         assert_eq!(a.data[11], 12);
-        assert_eq!(
-            parse_idx(&bytes[..10], 3).unwrap_err(),
-            "truncated IDX header (10 bytes, need 16)"
-        );
+        assert_eq!(parse_idx(&bytes[..10], 3).unwrap_err(), "truncated IDX header (10 bytes, need 16)");
         assert_eq!(
             parse_idx(&bytes[..15 + 6], 3).unwrap_err(),
             "truncated: the header says 2×2×3 = 12 bytes of data, the file has 5"

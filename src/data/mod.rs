@@ -8,9 +8,9 @@
 //! | `download.rs` | `ffnn download`: fetching MNIST with checksums |
 
 pub mod batches;
-pub mod image;
 pub mod download;
 pub mod idx;
+pub mod image;
 pub mod png_tree;
 
 pub use batches::{MiniBatches, random_mini_batches};
@@ -136,10 +136,7 @@ fn check_split(split: &DataSplit) -> Result<()> {
     if (train.height, train.width) != (test.height, test.width) {
         return Err(Error::file(
             &split.source,
-            format!(
-                "training images are {}×{} but test images are {}×{}",
-                train.width, train.height, test.width, test.height
-            ),
+            format!("training images are {}×{} but test images are {}×{}", train.width, train.height, test.width, test.height),
         ));
     }
     let classes = train.classes();

@@ -52,8 +52,7 @@ pub fn find_root(dir: &Path) -> Option<PathBuf> {
 
 /// Parses a class folder name into its label.
 fn parse_class(name: &str, shown: &Path) -> Result<u8> {
-    name.parse::<u8>()
-        .map_err(|_| Error::file(shown, "class folders must be named by their label, a whole number from 0 to 255"))
+    name.parse::<u8>().map_err(|_| Error::file(shown, "class folders must be named by their label, a whole number from 0 to 255"))
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
@@ -84,28 +83,23 @@ pub fn load_folder(dir: &Path) -> Result<DataSplit> {
             if files.is_empty() {
                 return Err(Error::file(&class_dir, "empty class folder (no images)"));
             }
-            entries.extend(files.into_iter().map(|(_, path)| Entry {
-                label,
-                shown: path.clone(),
-                source: Source::File(path),
-            }));
+            entries.extend(files.into_iter().map(|(_, path)| Entry { label, shown: path.clone(), source: Source::File(path) }));
         }
         splits.push(decode_all(entries, &root.join(split))?);
     }
     let test = splits.pop().unwrap();
     let train = splits.pop().unwrap();
-    Ok(DataSplit {
-        train,
-        test,
-        source: dir.to_path_buf(),
-    })
+    Ok(DataSplit { train, test, source: dir.to_path_buf() })
 }
+
+/// A class folder inside a zip: its path, and its files' names and entry indices.
+type ZipClass = (String, Vec<(String, usize)>);
 
 /// Loads a PNG tree from a `.zip` file.
 pub fn load_zip(path: &Path) -> Result<DataSplit> {
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    let mut archive =
-        zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| Error::file(path, format!("not a valid zip file ({e})")))?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| Error::file(path, format!("not a valid zip file ({e})")))?;
     let corrupt = |e: &dyn std::fmt::Display| Error::file(path, format!("corrupt zip file ({e})"));
     // Every entry as path components, with its index.
     let mut items: Vec<(Vec<String>, bool, usize)> = Vec::new();
@@ -123,7 +117,7 @@ pub fn load_zip(path: &Path) -> Result<DataSplit> {
     let prefix = if at_top { 0 } else { 1 };
     // (split, class name) → (the class folder's path in the zip, its files); a class folder
     // listed with no files stays empty.
-    let mut classes: BTreeMap<(usize, String), (String, Vec<(String, usize)>)> = BTreeMap::new();
+    let mut classes: BTreeMap<(usize, String), ZipClass> = BTreeMap::new();
     for (parts, is_dir, index) in items {
         let rest = &parts[prefix.min(parts.len())..];
         let Some(split) = rest.first().and_then(|s| SPLITS.iter().position(|x| x == s)) else {
@@ -134,8 +128,15 @@ pub fn load_zip(path: &Path) -> Result<DataSplit> {
             (2, true) => {
                 classes.entry((split, rest[1].clone())).or_insert((class_path, vec![]));
             }
-            (3, false) => classes.entry((split, rest[1].clone())).or_insert((class_path, vec![])).1.push((parts.join("/"), index)),
-            (2, false) => return Err(Error::file(path.join(parts.join("/")), "not a class folder (expected folders 0, 1, … of PNG images)")),
+            (3, false) => {
+                classes.entry((split, rest[1].clone())).or_insert((class_path, vec![])).1.push((parts.join("/"), index))
+            }
+            (2, false) => {
+                return Err(Error::file(
+                    path.join(parts.join("/")),
+                    "not a class folder (expected folders 0, 1, … of PNG images)",
+                ));
+            }
             _ => {}
         }
     }
@@ -150,11 +151,7 @@ pub fn load_zip(path: &Path) -> Result<DataSplit> {
             let mut bytes = Vec::new();
             let mut f = archive.by_index(index).map_err(|e| corrupt(&e))?;
             f.read_to_end(&mut bytes).map_err(|e| Error::file(path.join(&name), format!("corrupt zip entry ({e})")))?;
-            entries[split].push(Entry {
-                label,
-                shown: path.join(&name),
-                source: Source::Bytes(bytes),
-            });
+            entries[split].push(Entry { label, shown: path.join(&name), source: Source::Bytes(bytes) });
         }
     }
     let [train, test] = entries;
@@ -193,16 +190,16 @@ fn decode_all(entries: Vec<Entry>, split_dir: &Path) -> Result<Dataset> {
         if (img.width, img.height) != (width, height) {
             return Err(Error::file(
                 shown,
-                format!("image is {}×{} but {} is {width}×{height}; all images must have the same size", img.width, img.height, first_path.display()),
+                format!(
+                    "image is {}×{} but {} is {width}×{height}; all images must have the same size",
+                    img.width,
+                    img.height,
+                    first_path.display()
+                ),
             ));
         }
         images.extend_from_slice(&img.pixels);
         labels.push(*label);
     }
-    Ok(Dataset {
-        images,
-        labels,
-        height,
-        width,
-    })
+    Ok(Dataset { images, labels, height, width })
 }

@@ -76,10 +76,7 @@ pub fn initialize_parameters(sizes: &[usize], init: Init, rng: &mut impl Rng) ->
                     (sample(&u, n, rng), sample(&u, fan_out, rng))
                 }
             };
-            Layer {
-                weight: Matrix::from_vec(fan_in, fan_out, weights),
-                bias,
-            }
+            Layer { weight: Matrix::from_vec(fan_in, fan_out, weights), bias }
         })
         .collect()
 }

@@ -32,9 +32,7 @@ pub fn softmax(z: &Matrix, p: &mut Matrix) {
 /// under softmax of the logits `z`, computed stably (max-subtracted log-sum-exp).
 pub fn compute_loss(z: &Matrix, y: &[u8]) -> f32 {
     assert_eq!(z.rows, y.len(), "compute_loss: {} rows of logits, {} labels", z.rows, y.len());
-    let total: f64 = (0..z.rows)
-        .map(|i| (log_sum_exp(z.row(i)) - z.row(i)[y[i] as usize]) as f64)
-        .sum();
+    let total: f64 = (0..z.rows).map(|i| (log_sum_exp(z.row(i)) - z.row(i)[y[i] as usize]) as f64).sum();
     (total / z.rows.max(1) as f64) as f32
 }
 
@@ -47,9 +45,9 @@ pub fn softmax_cross_entropy_backward(z: &Matrix, y: &[u8], dz: &mut Matrix) -> 
     let inv_n = 1.0 / z.rows as f32;
     let mut total = 0.0f64;
     let mut correct = 0;
-    for i in 0..z.rows {
+    for (i, &label) in y.iter().enumerate() {
         let row = z.row(i);
-        let label = y[i] as usize;
+        let label = label as usize;
         let lse = log_sum_exp(row);
         total += (lse - row[label]) as f64;
         if crate::tensor::argmax(row) == label {
@@ -131,9 +129,9 @@ mod tests {
         assert_eq!(correct, 3);
         let mut p = Matrix::default();
         softmax(&z, &mut p);
-        for i in 0..3 {
+        for (i, &label) in y.iter().enumerate() {
             for m in 0..4 {
-                let onehot = if m == y[i] as usize { 1.0 } else { 0.0 };
+                let onehot = if m == label as usize { 1.0 } else { 0.0 };
                 assert!((dz.row(i)[m] - (p.row(i)[m] - onehot) / 3.0).abs() < 1e-6);
             }
         }

@@ -33,11 +33,7 @@ impl Model {
     pub fn new(sizes: &[usize], activation: Activation, init: Init, rng: &mut impl Rng) -> Model {
         let side = (sizes[0] as f64).sqrt().round() as usize;
         let input_shape = if side * side == sizes[0] { (side, side) } else { (1, sizes[0]) };
-        Model {
-            layers: initialize_parameters(sizes, init, rng),
-            activation,
-            input_shape,
-        }
+        Model { layers: initialize_parameters(sizes, init, rng), activation, input_shape }
     }
 
     /// Layer sizes: inputs, each hidden layer, classes.
@@ -104,10 +100,7 @@ impl Gradients {
             layers: model
                 .layers
                 .iter()
-                .map(|l| Layer {
-                    weight: Matrix::zeros(l.inputs(), l.outputs()),
-                    bias: vec![0.0; l.outputs()],
-                })
+                .map(|l| Layer { weight: Matrix::zeros(l.inputs(), l.outputs()), bias: vec![0.0; l.outputs()] })
                 .collect(),
             deltas: vec![Matrix::default(); model.layers.len()],
         }

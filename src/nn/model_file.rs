@@ -111,10 +111,7 @@ pub fn model_from_bytes(bytes: &[u8]) -> std::result::Result<Model, String> {
         let (inputs, outputs) = (pair[0], pair[1]);
         let w = read_tensor(&st, &format!("{}.weight", 2 * l), &[outputs, inputs])?;
         let bias = read_tensor(&st, &format!("{}.bias", 2 * l), &[outputs])?;
-        layers.push(Layer {
-            weight: Matrix::from_vec(outputs, inputs, w).transpose(),
-            bias,
-        });
+        layers.push(Layer { weight: Matrix::from_vec(outputs, inputs, w).transpose(), bias });
     }
     let input_shape = match metadata.get("ffnn.input_shape") {
         Some(s) => {
@@ -129,11 +126,7 @@ pub fn model_from_bytes(bytes: &[u8]) -> std::result::Result<Model, String> {
             if side * side == sizes[0] { (side, side) } else { (1, sizes[0]) }
         }
     };
-    Ok(Model {
-        layers,
-        activation,
-        input_shape,
-    })
+    Ok(Model { layers, activation, input_shape })
 }
 
 /// Loads a model file.

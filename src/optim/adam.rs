@@ -8,7 +8,17 @@
 /// `m̂ = m / (1 − β₁ᵗ)`, `v̂ = v / (1 − β₂ᵗ)`  (both start at 0, so early averages are scaled up)
 /// `θ ← θ − α·m̂ / (√v̂ + ε)`
 #[allow(clippy::too_many_arguments)]
-pub fn adam_step(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], t: u64, lr: f32, beta1: f32, beta2: f32, eps: f32) {
+pub fn adam_step(
+    param: &mut [f32],
+    grad: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    t: u64,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+) {
     let bias1 = 1.0 - beta1.powi(t as i32);
     let bias2 = 1.0 - beta2.powi(t as i32);
     for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(m).zip(v) {

@@ -31,11 +31,7 @@ pub enum Optimizer {
 impl Optimizer {
     /// Adam with the usual defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
     pub fn adam() -> Optimizer {
-        Optimizer::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        }
+        Optimizer::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 }
     }
 
     /// `sgd`, `momentum` or `adam`.
@@ -65,24 +61,14 @@ impl OptimizerState {
     /// Zeroed state for `model`.
     pub fn new(optimizer: Optimizer, learning_rate: f32, model: &Model) -> OptimizerState {
         let zeros = || -> Vec<Vec<f32>> {
-            model
-                .layers
-                .iter()
-                .flat_map(|l| [vec![0.0; l.weight.data.len()], vec![0.0; l.bias.len()]])
-                .collect()
+            model.layers.iter().flat_map(|l| [vec![0.0; l.weight.data.len()], vec![0.0; l.bias.len()]]).collect()
         };
         let (first, second) = match optimizer {
             Optimizer::Sgd => (vec![], vec![]),
             Optimizer::Momentum { .. } => (zeros(), vec![]),
             Optimizer::Adam { .. } => (zeros(), zeros()),
         };
-        OptimizerState {
-            optimizer,
-            learning_rate,
-            step: 0,
-            first,
-            second,
-        }
+        OptimizerState { optimizer, learning_rate, step: 0, first, second }
     }
 }
 

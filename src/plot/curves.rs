@@ -95,7 +95,8 @@ pub fn render_curve(title: &str, y_label: &str, series: &[Series]) -> std::resul
 
 /// Writes `cost.png`, `cost.svg`, `accuracy.png` and `accuracy.svg` into `dir`.
 pub fn plot_history(history: &History, dir: &Path) -> Result<()> {
-    let train = |f: fn(&crate::train::HistoryRow) -> f32| history.rows.iter().map(|r| (r.iteration as f64, f(r) as f64)).collect();
+    let train =
+        |f: fn(&crate::train::HistoryRow) -> f32| history.rows.iter().map(|r| (r.iteration as f64, f(r) as f64)).collect();
     let test = |f: fn(&crate::train::HistoryRow) -> Option<f32>| {
         history.rows.iter().filter_map(|r| f(r).map(|v| (r.iteration as f64, v as f64))).collect::<Vec<_>>()
     };
@@ -104,19 +105,12 @@ pub fn plot_history(history: &History, dir: &Path) -> Result<()> {
         ("accuracy", "Classification accuracy", "accuracy", train(|r| r.train_accuracy), test(|r| r.test_accuracy)),
     ];
     for (file, title, y_label, train_points, test_points) in charts {
-        let mut series = vec![Series {
-            name: "train (current mini-batch)",
-            color: TRAIN_COLOR,
-            points: train_points,
-        }];
+        let mut series = vec![Series { name: "train (current mini-batch)", color: TRAIN_COLOR, points: train_points }];
         if !test_points.is_empty() {
-            series.push(Series {
-                name: "test",
-                color: TEST_COLOR,
-                points: test_points,
-            });
+            series.push(Series { name: "test", color: TEST_COLOR, points: test_points });
         }
-        let (png, svg) = render_curve(title, y_label, &series).map_err(|e| Error::file(dir.join(format!("{file}.png")), format!("cannot draw the plot ({e})")))?;
+        let (png, svg) = render_curve(title, y_label, &series)
+            .map_err(|e| Error::file(dir.join(format!("{file}.png")), format!("cannot draw the plot ({e})")))?;
         crate::atomic_file::write_atomic(&dir.join(format!("{file}.png")), &png)?;
         crate::atomic_file::write_atomic(&dir.join(format!("{file}.svg")), svg.as_bytes())?;
     }

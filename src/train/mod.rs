@@ -91,13 +91,7 @@ impl TrainConfig {
 #[derive(Debug)]
 pub enum Event<'a> {
     /// An iteration finished.
-    Step {
-        iteration: usize,
-        total_iterations: usize,
-        epoch: usize,
-        loss: f32,
-        accuracy: f32,
-    },
+    Step { iteration: usize, total_iterations: usize, epoch: usize, loss: f32, accuracy: f32 },
     /// An evaluation point was added to the history.
     Evaluated(&'a HistoryRow),
 }
@@ -121,7 +115,12 @@ pub struct TrainResult {
 /// `observe` is called after each iteration and each evaluation (for progress display).
 ///
 /// The same seed and thread count give bit-identical results.
-pub fn train_model(train: &Dataset, test: Option<&Dataset>, config: &TrainConfig, observe: &mut dyn FnMut(Event)) -> Result<TrainResult> {
+pub fn train_model(
+    train: &Dataset,
+    test: Option<&Dataset>,
+    config: &TrainConfig,
+    observe: &mut dyn FnMut(Event),
+) -> Result<TrainResult> {
     config.validate()?;
     if train.is_empty() {
         return Err(Error::invalid("the training set is empty"));
@@ -180,13 +179,7 @@ pub fn train_model(train: &Dataset, test: Option<&Dataset>, config: &TrainConfig
             iteration += 1;
             samples += batch.len();
             let accuracy = correct as f32 / batch.len() as f32;
-            observe(Event::Step {
-                iteration,
-                total_iterations: total,
-                epoch,
-                loss,
-                accuracy,
-            });
+            observe(Event::Step { iteration, total_iterations: total, epoch, loss, accuracy });
             let due = config.eval_every > 0 && iteration % config.eval_every == 0;
             if due || iteration == total {
                 let (test_loss, test_accuracy) = match test {
@@ -211,14 +204,7 @@ pub fn train_model(train: &Dataset, test: Option<&Dataset>, config: &TrainConfig
             }
         }
     }
-    Ok(TrainResult {
-        model,
-        history,
-        train_seconds,
-        iterations: iteration,
-        epochs: iteration as f64 / per_epoch as f64,
-        samples,
-    })
+    Ok(TrainResult { model, history, train_seconds, iterations: iteration, epochs: iteration as f64 / per_epoch as f64, samples })
 }
 
 /// Loss, accuracy and predicted class of every sample of a dataset.

@@ -32,11 +32,7 @@ impl Preset {
 
     /// The full configuration.
     pub fn config(self) -> TrainConfig {
-        let base = TrainConfig {
-            eval_every: 100,
-            seed: 1,
-            ..TrainConfig::default()
-        };
+        let base = TrainConfig { eval_every: 100, seed: 1, ..TrainConfig::default() };
         match self {
             Preset::OneLayer => TrainConfig {
                 hidden: vec![],

@@ -1,0 +1,119 @@
+//! The real binary on the real MNIST: the one-layer preset's accuracy, the run folder, eval and
+//! predict agreeing with training, and bit-identical reruns.
+
+mod common;
+
+use common::*;
+use ffnn::data::image::encode_png;
+use ffnn::data::load_dataset;
+use ffnn::nn::model_file::load_model;
+use ffnn::train::evaluate;
+
+#[test]
+fn one_layer_preset_reaches_90_percent_and_writes_the_run_folder() {
+    let Some(mnist) = mnist_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = mnist.to_str().unwrap();
+    let run = ffnn(&["train", "--preset", "one-layer", "--data", data, "--out", "run", "--json"], tmp.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let acc = summary["test_accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.90, "one-layer test accuracy {acc}");
+    for key in ["test_loss", "train_accuracy", "train_loss", "epochs", "iterations", "train_seconds", "samples_per_second"] {
+        assert!(summary[key].as_f64().is_some_and(|v| v > 0.0), "{key} in {summary}");
+    }
+    assert_eq!(summary["iterations"], 6000);
+    assert_eq!(summary["epochs"], 10.0);
+
+    let dir = tmp.path().join("run");
+    for f in [
+        "model.safetensors",
+        "history.csv",
+        "cost.png",
+        "cost.svg",
+        "accuracy.png",
+        "accuracy.svg",
+        "weights.png",
+        "summary.json",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let csv = std::fs::read_to_string(dir.join("history.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next().unwrap(), "iteration,epoch,train_loss,train_accuracy,test_loss,test_accuracy");
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 60, "every 100 of 6000 iterations");
+    assert_eq!(rows[0][0], "100");
+    assert_eq!(rows.last().unwrap()[0], "6000");
+    let last_test: f64 = rows.last().unwrap()[5].parse().unwrap();
+    assert!((last_test - acc).abs() < 1e-6, "the last history row is the final test accuracy");
+    let svg = std::fs::read_to_string(dir.join("cost.svg")).unwrap();
+    assert!(svg.contains("iteration") && svg.contains("test") && svg.contains("Cost"));
+    let weights = ffnn::data::image::decode_gray_png(&std::fs::read(dir.join("weights.png")).unwrap()).unwrap();
+    assert_eq!((weights.width, weights.height), (5 * 112 + 6 * 4, 2 * 112 + 3 * 4), "10 tiles of 28×28 at 4×, in 5 columns");
+
+    // eval agrees with training's final test accuracy.
+    let run = ffnn(&["eval", "--model", "run/model.safetensors", "--data", data, "--json"], tmp.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let eval: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(eval["accuracy"], summary["test_accuracy"]);
+    let confusion: Vec<Vec<u64>> = serde_json::from_value(eval["confusion_matrix"].clone()).unwrap();
+    let correct: u64 = (0..10).map(|i| confusion[i][i]).sum();
+    assert_eq!(correct as f64 / 10_000.0, acc);
+    assert_eq!(
+        confusion.iter().map(|r| r.iter().sum::<u64>()).collect::<Vec<_>>(),
+        vec![980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    );
+
+    // predict on test images saved as PNG gives the classes the evaluation found.
+    let split = load_dataset(&mnist).unwrap();
+    let model = load_model(&dir.join("model.safetensors")).unwrap();
+    let expected = evaluate(&model, &split.test).predictions;
+    let mut args = vec!["predict".to_string(), "--model".into(), "run/model.safetensors".into(), "--json".into()];
+    for i in 0..5 {
+        std::fs::write(tmp.path().join(format!("{i}.png")), encode_png(28, 28, 1, split.test.image(i))).unwrap();
+        args.push(format!("{i}.png"));
+    }
+    let run = ffnn(&args.iter().map(String::as_str).collect::<Vec<_>>(), tmp.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for (i, line) in run.stdout.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["class"], expected[i] as u64, "image {i}");
+        let p: Vec<f64> = serde_json::from_value(v["probabilities"].clone()).unwrap();
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn same_seed_and_threads_give_bit_identical_runs() {
+    let Some(mnist) = mnist_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = mnist.to_str().unwrap();
+    let train = |out: &str, seed: &str| {
+        let args = [
+            "train",
+            "--data",
+            data,
+            "--out",
+            out,
+            "--iterations",
+            "150",
+            "--eval-every",
+            "50",
+            "--threads",
+            "2",
+            "--seed",
+            seed,
+        ];
+        let run = ffnn(&args, tmp.path(), &[]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let dir = tmp.path().join(out);
+        (std::fs::read(dir.join("history.csv")).unwrap(), load_model(&dir.join("model.safetensors")).unwrap())
+    };
+    let a = train("a", "7");
+    let b = train("b", "7");
+    assert!(a.0 == b.0, "histories differ");
+    assert!(a.1 == b.1, "models differ"); // f32 equality: every weight bit-identical
+    let c = train("c", "8");
+    assert!(a.0 != c.0, "another seed gives another run");
+}
