@@ -3,34 +3,12 @@
 //! Every layer needs three products per step (rows are samples, `A₀ = X`):
 //! forward `Z = A·W`, backward `dW = Aᵀ·dZ` and `dA = dZ·Wᵀ`. All three go through
 //! [`matmul`], which hands them to the `gemm` crate: a pure-Rust, cache-blocked kernel that
-//! picks SIMD code for the CPU at run time (AVX2/FMA, AVX-512, NEON) and splits the output
-//! between threads. Transposes cost nothing: they are strides, not copies.
+//! picks SIMD code for the CPU at run time (AVX2/FMA, NEON, scalar elsewhere); ffnn splits the
+//! output between threads itself (see [`matmul`] and [`crate::parallel`]). Transposes cost nothing: they are strides, not copies.
 //! [`matmul_reference`] is the textbook triple loop, kept beside it so a test can check
 //! the fast kernel against it.
 
 use crate::tensor::Matrix;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Threads used by every parallel part of ffnn; 0 = not set yet (all cores).
-static THREADS: AtomicUsize = AtomicUsize::new(0);
-
-/// Sets how many threads ffnn uses (GEMM and the rayon pool). Call once, before training.
-/// The rayon global pool can only be built once per process; later calls only change the
-/// GEMM split, which is capped by that pool's size.
-pub fn set_threads(n: usize) {
-    let n = n.max(1);
-    THREADS.store(n, Ordering::Relaxed);
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
-}
-
-/// The number of threads in use: the value given to [`set_threads`], else all cores.
-pub fn threads() -> usize {
-    match THREADS.load(Ordering::Relaxed) {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
-}
-
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -103,27 +81,19 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
             gemm::Parallelism::None,
         )
     };
-    let threads = threads();
-    if threads == 1 || m * n * k < PARALLEL_MIN_WORK {
+    if crate::parallel::threads() == 1 || m * n * k < PARALLEL_MIN_WORK {
         block((0, m, 0, n));
         return;
     }
     // Split C into one block per thread along its longer side, in multiples of 16 so every
     // block keeps whole micro-kernel tiles. Each block is an independent GEMM with the full
-    // inner dimension: no reduction between threads, so the result does not depend on the
-    // thread count's timing (it is bit-identical run to run).
-    let split_rows = m >= n;
-    let len = if split_rows { m } else { n };
-    let chunk = len.div_ceil(threads).next_multiple_of(16);
-    let blocks: Vec<(usize, usize, usize, usize)> = (0..len)
-        .step_by(chunk)
-        .map(|s| {
-            let e = (s + chunk).min(len);
-            if split_rows { (s, e, 0, n) } else { (0, m, s, e) }
-        })
-        .collect();
-    use rayon::prelude::*;
-    blocks.into_par_iter().for_each(block);
+    // inner dimension: no reduction between threads, so the result is the same bits whatever
+    // the timing.
+    if m >= n {
+        crate::parallel::for_each_range(m, 16, &|rows| block((rows.start, rows.end, 0, n)));
+    } else {
+        crate::parallel::for_each_range(n, 16, &|cols| block((0, m, cols.start, cols.end)));
+    }
 }
 
 /// Below this many multiply-adds a product runs on one thread: splitting it costs more than it saves.

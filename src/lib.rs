@@ -10,6 +10,7 @@
 //! |---|---|
 //! | [`tensor`] | `Matrix`, the row-major batch matrix |
 //! | [`gemm`] | matrix products (the fast kernel and the reference it is tested against) |
+//! | [`parallel`] | the threads (`--threads`) and how work is split between them |
 //! | [`nn`] | layers, activations, softmax + cross-entropy, the model, model files |
 //! | [`optim`] | `update_parameters`: SGD, momentum, Adam |
 //! | [`data`] | IDX and PNG-tree datasets, `random_mini_batches`, download |
@@ -59,6 +60,7 @@ pub mod error;
 pub mod gemm;
 pub mod nn;
 pub mod optim;
+pub mod parallel;
 pub mod plot;
 pub mod tensor;
 pub mod train;

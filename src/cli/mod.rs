@@ -62,14 +62,10 @@ pub fn set_threads(threads: Option<usize>) -> Result<usize, Error> {
     match threads {
         Some(0) => Err(Error::invalid("--threads must be at least 1")),
         Some(n) => {
-            crate::gemm::set_threads(n);
+            crate::parallel::set_threads(n);
             Ok(n)
         }
-        None => {
-            let n = crate::gemm::threads();
-            crate::gemm::set_threads(n);
-            Ok(n)
-        }
+        None => Ok(crate::parallel::threads()),
     }
 }
 

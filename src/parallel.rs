@@ -1,0 +1,265 @@
+//! The threads ffnn computes on (`--threads`), and how work is split between them.
+//!
+//! A training step is a chain of small products (a few hundred microseconds each), so handing
+//! work to another thread must cost next to nothing. General-purpose pools put idle workers to
+//! sleep, and waking one takes longer than the half-product it was meant to compute. ffnn
+//! keeps a *team* instead, as OpenMP does: `threads − 1` helpers that spin, waiting for the
+//! next piece of work, and only park after a millisecond with nothing to do. [`run`] splits a
+//! job into `tasks` parts; part 0 runs on the calling thread, part `i` always on helper `i`,
+//! so the same work is always done the same way (results are bit-identical run to run).
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::{JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+/// How long a waiting thread spins on the CPU before it starts yielding it to other threads
+/// (so an oversubscribed machine still makes progress), and how long a helper waits for work
+/// before it parks.
+const SPIN: Duration = Duration::from_micros(50);
+const PARK_AFTER: Duration = Duration::from_millis(1);
+
+/// Waits a little, more politely the longer it has waited already.
+fn backoff(waited: Duration) {
+    if waited < SPIN {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+}
+
+/// A job as helpers see it: a borrowed closure, made `'static` for the handover. [`run`] does
+/// not return before every helper has finished with it, so the borrow outlives every use.
+type Job = *const (dyn Fn(usize) + Sync);
+
+struct Shared {
+    job: UnsafeCell<Option<Job>>,
+    tasks: AtomicUsize,
+    /// Bumped by [`run`] for each job; helpers start work when it changes.
+    epoch: AtomicUsize,
+    /// Helpers done with the current job.
+    done: AtomicUsize,
+    /// Helpers parked (asleep); [`run`] wakes them.
+    parked: AtomicUsize,
+    panicked: AtomicBool,
+    shutdown: AtomicBool,
+}
+
+// SAFETY: `job` is written only by the thread in `run` while no helper reads it (between jobs),
+// and read by helpers only after the `epoch` store that publishes it (release/acquire).
+unsafe impl Sync for Shared {}
+unsafe impl Send for Shared {}
+
+/// A calling thread plus `threads − 1` helpers.
+pub struct Team {
+    shared: Arc<Shared>,
+    helpers: Vec<(JoinHandle<()>, Thread)>,
+    /// Serializes jobs from different calling threads.
+    lock: Mutex<()>,
+}
+
+impl Team {
+    /// A team of `threads` (≥ 1) threads: this one and `threads − 1` helpers.
+    pub fn new(threads: usize) -> Team {
+        let shared = Arc::new(Shared {
+            job: UnsafeCell::new(None),
+            tasks: AtomicUsize::new(0),
+            epoch: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            parked: AtomicUsize::new(0),
+            panicked: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+        });
+        let helpers = (1..threads.max(1))
+            .map(|index| {
+                let shared = shared.clone();
+                let handle = std::thread::Builder::new()
+                    .name(format!("ffnn-{index}"))
+                    .spawn(move || helper(index, &shared))
+                    .expect("cannot start a thread");
+                let thread = handle.thread().clone();
+                (handle, thread)
+            })
+            .collect();
+        Team { shared, helpers, lock: Mutex::new(()) }
+    }
+
+    /// Number of threads, the caller included.
+    pub fn threads(&self) -> usize {
+        self.helpers.len() + 1
+    }
+
+    /// Runs `f(0)`, …, `f(tasks − 1)` in parallel: `f(0)` here, `f(i)` on helper `i`.
+    /// `tasks` must not exceed [`Team::threads`].
+    pub fn run(&self, tasks: usize, f: &(dyn Fn(usize) + Sync)) {
+        assert!(tasks <= self.threads(), "{tasks} tasks for {} threads", self.threads());
+        if tasks <= 1 {
+            if tasks == 1 {
+                f(0);
+            }
+            return;
+        }
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let s = &*self.shared;
+        // SAFETY: see `Job`; no helper reads `job` until the epoch below changes.
+        unsafe {
+            let job: Job = std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), Job>(f);
+            *s.job.get() = Some(job);
+        }
+        s.tasks.store(tasks, Ordering::Relaxed);
+        s.done.store(0, Ordering::Relaxed);
+        s.epoch.fetch_add(1, Ordering::Release);
+        if s.parked.load(Ordering::Acquire) > 0 {
+            for (_, t) in &self.helpers {
+                t.unpark();
+            }
+        }
+        let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(0)));
+        let helpers = self.helpers.len();
+        let waiting = Instant::now();
+        while s.done.load(Ordering::Acquire) < helpers {
+            backoff(waiting.elapsed());
+        }
+        // SAFETY: every helper has finished with the job.
+        unsafe { *s.job.get() = None };
+        if let Err(p) = mine {
+            std::panic::resume_unwind(p);
+        }
+        if s.panicked.swap(false, Ordering::Relaxed) {
+            panic!("a worker thread panicked");
+        }
+    }
+}
+
+fn helper(index: usize, s: &Shared) {
+    let mut seen = 0;
+    loop {
+        // Wait for a new job: spin for a while, then park.
+        let started = Instant::now();
+        loop {
+            if s.shutdown.load(Ordering::Acquire) {
+                return;
+            }
+            let epoch = s.epoch.load(Ordering::Acquire);
+            if epoch != seen {
+                seen = epoch;
+                break;
+            }
+            let waited = started.elapsed();
+            if waited < PARK_AFTER {
+                backoff(waited);
+            } else {
+                s.parked.fetch_add(1, Ordering::AcqRel);
+                if s.epoch.load(Ordering::Acquire) == seen && !s.shutdown.load(Ordering::Acquire) {
+                    std::thread::park_timeout(Duration::from_millis(50));
+                }
+                s.parked.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        if index < s.tasks.load(Ordering::Relaxed) {
+            // SAFETY: published before the epoch change we acquired; `run` waits for `done`.
+            let job = unsafe { (*s.job.get()).expect("a job with the new epoch") };
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { (*job)(index) }));
+            if result.is_err() {
+                s.panicked.store(true, Ordering::Relaxed);
+            }
+        }
+        s.done.fetch_add(1, Ordering::Release);
+    }
+}
+
+impl Drop for Team {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        for (handle, thread) in self.helpers.drain(..) {
+            thread.unpark();
+            let _ = handle.join();
+        }
+    }
+}
+
+static TEAM: OnceLock<Mutex<Arc<Team>>> = OnceLock::new();
+
+fn slot() -> &'static Mutex<Arc<Team>> {
+    TEAM.get_or_init(|| Mutex::new(Arc::new(Team::new(available_cores()))))
+}
+
+/// All cores of the machine.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Sets the number of threads (at least 1) for all work started afterwards: the team, and
+/// rayon's pool (used to load datasets), whose size can only be set before its first use.
+pub fn set_threads(threads: usize) {
+    let threads = threads.max(1);
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    let mut team = slot().lock().unwrap();
+    if team.threads() != threads {
+        *team = Arc::new(Team::new(threads));
+    }
+}
+
+/// The team in use (all cores unless [`set_threads`] said otherwise).
+pub fn team() -> Arc<Team> {
+    slot().lock().unwrap().clone()
+}
+
+/// The number of threads in use.
+pub fn threads() -> usize {
+    team().threads()
+}
+
+/// Runs `f(0..tasks)` in parallel on the team (see [`Team::run`]); `tasks ≤ threads()`.
+pub fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
+    team().run(tasks, f)
+}
+
+/// Splits `0..len` into at most `threads()` ranges whose starts are multiples of `align`
+/// and runs `f(range)` for each in parallel.
+pub fn for_each_range(len: usize, align: usize, f: &(dyn Fn(std::ops::Range<usize>) + Sync)) {
+    let team = team();
+    let chunk = len.div_ceil(team.threads()).next_multiple_of(align.max(1)).max(1);
+    let tasks = len.div_ceil(chunk);
+    team.run(tasks, &|i| f(i * chunk..((i + 1) * chunk).min(len)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_task_runs_once_on_its_own_thread() {
+        let team = Team::new(3);
+        for round in 0..200 {
+            let hits: Vec<AtomicUsize> = (0..3).map(|_| AtomicUsize::new(0)).collect();
+            let tasks = 1 + round % 3;
+            team.run(tasks, &|i| {
+                hits[i].fetch_add(1, Ordering::Relaxed);
+            });
+            let counts: Vec<usize> = hits.iter().map(|h| h.load(Ordering::Relaxed)).collect();
+            let expected: Vec<usize> = (0..3).map(|i| usize::from(i < tasks)).collect();
+            assert_eq!(counts, expected);
+        }
+        // Parked helpers wake up for new work.
+        std::thread::sleep(Duration::from_millis(20));
+        let sum = AtomicUsize::new(0);
+        team.run(3, &|i| {
+            sum.fetch_add(i + 1, Ordering::Relaxed);
+        });
+        assert_eq!(sum.load(Ordering::Relaxed), 6);
+    }
+
+    #[test]
+    fn ranges_cover_everything_once() {
+        let seen: Vec<AtomicUsize> = (0..1000).map(|_| AtomicUsize::new(0)).collect();
+        for_each_range(1000, 16, &|r| {
+            assert_eq!(r.start % 16, 0);
+            for i in r {
+                seen[i].fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        assert!(seen.iter().all(|s| s.load(Ordering::Relaxed) == 1));
+    }
+}
