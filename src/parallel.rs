@@ -225,6 +225,23 @@ pub fn for_each_range(len: usize, align: usize, f: &(dyn Fn(std::ops::Range<usiz
     team.run(tasks, &|i| f(i * chunk..((i + 1) * chunk).min(len)));
 }
 
+/// Cuts `data` into at most `threads()` pieces of whole `unit`s (rows, say) and runs
+/// `f(first unit index, piece)` on each in parallel. Below `min_units` units it runs on the
+/// calling thread alone.
+pub fn for_each_chunk_mut<T: Send>(data: &mut [T], unit: usize, min_units: usize, f: &(dyn Fn(usize, &mut [T]) + Sync)) {
+    let units = data.len() / unit.max(1);
+    let team = team();
+    let tasks = team.threads().min(units / min_units.max(1)).max(1);
+    if tasks == 1 {
+        return f(0, data);
+    }
+    let per_task = units.div_ceil(tasks);
+    // Each piece is handed to exactly one thread behind an uncontended lock: the safe way to
+    // give a `&mut` slice to another thread.
+    let pieces: Vec<Mutex<&mut [T]>> = data.chunks_mut(per_task * unit).map(Mutex::new).collect();
+    team.run(pieces.len(), &|i| f(i * per_task, &mut pieces[i].lock().unwrap()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
