@@ -16,6 +16,7 @@
 //! | [`data`] | IDX and PNG-tree datasets, `random_mini_batches`, download |
 //! | [`train`] | `train_model`, its history, evaluation |
 //! | [`plot`] | training curves and first-layer weight images |
+//! | [`bench`] | `ffnn bench`: GEMM peak, training and inference speed |
 //! | [`cli`] | the `ffnn` command |
 //!
 //! The functions of the course assignment this project grew from keep their names:
@@ -54,6 +55,7 @@
 //! ```
 
 pub mod atomic_file;
+pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod error;

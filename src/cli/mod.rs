@@ -1,6 +1,7 @@
-//! The `ffnn` command line: `train`, `eval`, `predict`, `download`.
+//! The `ffnn` command line: `train`, `eval`, `predict`, `download`, `bench`.
 //! Each subcommand is a thin layer over the library; errors are one line on stderr.
 
+pub mod bench;
 pub mod download;
 pub mod eval;
 pub mod predict;
@@ -28,6 +29,8 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Download MNIST (checksums verified) into a folder.
     Download(download::DownloadArgs),
+    /// Measure speed: GEMM peak, training throughput (optionally against PyTorch), inference.
+    Bench(bench::BenchArgs),
 }
 
 /// The default data folder when neither `--data` nor `$FFNN_DATA` is given.
@@ -104,6 +107,7 @@ pub fn main() -> i32 {
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Download(args) => download::run(args),
+        Command::Bench(args) => bench::run_cli(args),
     };
     match result {
         Ok(()) => 0,

@@ -179,6 +179,16 @@ pub struct Summary {
     /// The training loop alone: no data loading, evaluation or I/O.
     pub train_seconds: f64,
     pub samples_per_second: f64,
+    /// The process's peak resident memory in MB (Linux; null elsewhere).
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// Peak resident set size of this process so far (`VmHWM` in `/proc/self/status`), in MB.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Creates the run folder: `out` if given, else `runs/<date>_<time>` (with a suffix if taken).
@@ -272,6 +282,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         iterations: result.iterations,
         train_seconds: result.train_seconds,
         samples_per_second: result.samples as f64 / result.train_seconds.max(1e-9),
+        peak_rss_mb: peak_rss_mb(),
     };
 
     let mut meta = BTreeMap::new();

@@ -26,7 +26,8 @@ pub struct IdxArray {
 
 /// Parses IDX bytes of unsigned-byte elements with `expected_dims` dimensions
 /// (3 for images, 1 for labels).
-pub fn parse_idx(bytes: &[u8], expected_dims: usize) -> std::result::Result<IdxArray, String> {
+/// Takes the bytes by value and keeps them as the elements (no second copy of a 47 MB file).
+pub fn parse_idx(mut bytes: Vec<u8>, expected_dims: usize) -> std::result::Result<IdxArray, String> {
     let expected_magic = 0x0800 | expected_dims as u32;
     if bytes.len() < 4 {
         return Err(format!("not an IDX file (only {} bytes)", bytes.len()));
@@ -50,7 +51,10 @@ pub fn parse_idx(bytes: &[u8], expected_dims: usize) -> std::result::Result<IdxA
     let present = bytes.len() - header;
     let shape = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
     match claimed {
-        Some(n) if n == present => Ok(IdxArray { dims, data: bytes[header..].to_vec() }),
+        Some(n) if n == present => {
+            bytes.drain(..header);
+            Ok(IdxArray { dims, data: bytes })
+        }
         Some(n) if n > present => Err(format!("truncated: the header says {shape} = {n} bytes of data, the file has {present}")),
         Some(n) => Err(format!("{} bytes of data after the {shape} = {n} the header announces", present - n)),
         None => Err(format!("the header's sizes {shape} overflow")),
@@ -70,7 +74,9 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
         }
         return Ok(raw);
     }
-    let mut out = Vec::with_capacity(raw.len() * 4);
+    // The gzip trailer's last 4 bytes hold the uncompressed size (mod 2³²): a good first guess.
+    let trailer = raw.len().checked_sub(4).map(|at| u32::from_le_bytes(raw[at..].try_into().unwrap()) as u64);
+    let mut out = Vec::with_capacity(trailer.unwrap_or(0).min(MAX_DECOMPRESSED) as usize);
     MultiGzDecoder::new(&raw[..]).take(MAX_DECOMPRESSED + 1).read_to_end(&mut out).map_err(|e| {
         let why =
             if e.kind() == std::io::ErrorKind::UnexpectedEof { "unexpected end of file".to_string() } else { e.to_string() };
@@ -85,7 +91,7 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
 /// Reads and parses an IDX file (raw or gzip).
 pub fn read_idx(path: &Path, expected_dims: usize) -> Result<IdxArray> {
     let bytes = read_maybe_gzip(path)?;
-    parse_idx(&bytes, expected_dims).map_err(|m| Error::file(path, m))
+    parse_idx(bytes, expected_dims).map_err(|m| Error::file(path, m))
 }
 
 /// The four files of an IDX dataset.
@@ -172,22 +178,22 @@ mod tests {
     #[test]
     fn round_trip_and_errors() {
         let bytes = encode_idx(&[2, 2, 3], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-        let a = parse_idx(&bytes, 3).unwrap();
+        let a = parse_idx(bytes.clone(), 3).unwrap();
         assert_eq!(a.dims, vec![2, 2, 3]);
         assert_eq!(a.data[11], 12);
-        assert_eq!(parse_idx(&bytes[..10], 3).unwrap_err(), "truncated IDX header (10 bytes, need 16)");
+        assert_eq!(parse_idx(bytes[..10].to_vec(), 3).unwrap_err(), "truncated IDX header (10 bytes, need 16)");
         assert_eq!(
-            parse_idx(&bytes[..15 + 6], 3).unwrap_err(),
+            parse_idx(bytes[..15 + 6].to_vec(), 3).unwrap_err(),
             "truncated: the header says 2×2×3 = 12 bytes of data, the file has 5"
         );
         assert_eq!(
-            parse_idx(&bytes, 1).unwrap_err(),
+            parse_idx(bytes.clone(), 1).unwrap_err(),
             "not an IDX file of 1 dimension(s): magic number 0x00000803, expected 0x00000801"
         );
         // Headers claiming absurd sizes must fail without allocating.
         let huge = encode_idx(&[u32::MAX as usize, 28, 28], &[0; 8]);
-        assert!(parse_idx(&huge, 3).unwrap_err().starts_with("truncated: the header says 4294967295×28×28"));
+        assert!(parse_idx(huge, 3).unwrap_err().starts_with("truncated: the header says 4294967295×28×28"));
         let overflow = encode_idx(&[u32::MAX as usize, u32::MAX as usize, 2], &[0; 8]);
-        assert_eq!(parse_idx(&overflow, 3).unwrap_err(), "the header's sizes 4294967295×4294967295×2 overflow");
+        assert_eq!(parse_idx(overflow, 3).unwrap_err(), "the header's sizes 4294967295×4294967295×2 overflow");
     }
 }

@@ -1,0 +1,344 @@
+//! `ffnn bench`: how fast ffnn is on this machine, in one run.
+//!
+//! 1. the f32 GEMM peak of the kernel ffnn uses (square 1024 and 2048, best of several);
+//! 2. training on real MNIST for the standard configs (`softmax` = preset `one-layer`, `mlp`,
+//!    `wide`; see `../shared/anchors/README.md`), each a fresh `ffnn train` process: seconds per
+//!    epoch, samples per second, analytic GFLOP per epoch, achieved GFLOP/s and its fraction of
+//!    (1), peak resident memory; optionally PyTorch's `torch_mlp.py` on the same config and
+//!    threads, alternating with ffnn, for ratios measured in the same run;
+//! 3. inference: test-set images per second (batches of 1000) and the latency of one image.
+//!
+//! Everything runs at 1 thread and at all threads.
+
+use crate::data::load_dataset;
+use crate::error::{Error, Result};
+use crate::gemm::{Op, matmul};
+use crate::nn::{Model, ModelState, model_forward};
+use crate::tensor::Matrix;
+use crate::train::Preset;
+use rand::SeedableRng;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// The `ffnn` binary (training runs in child processes, as users run it).
+    pub exe: PathBuf,
+    /// The MNIST folder.
+    pub data: PathBuf,
+    pub epochs: usize,
+    /// Runs per measurement (alternating ffnn and PyTorch); the median is reported.
+    pub repeats: usize,
+    /// Thread counts to measure.
+    pub threads: Vec<usize>,
+    /// `(python, torch_mlp.py)` to compare with PyTorch in the same run.
+    pub torch: Option<(PathBuf, PathBuf)>,
+    /// Skip the GEMM peak and inference parts.
+    pub training_only: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GemmPoint {
+    pub size: usize,
+    pub threads: usize,
+    pub gflops: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainPoint {
+    pub config: &'static str,
+    pub threads: usize,
+    pub seconds_per_epoch: f64,
+    pub samples_per_second: f64,
+    pub gflop_per_epoch: f64,
+    pub gflops: f64,
+    /// Achieved GFLOP/s over the GEMM peak at the same thread count.
+    pub fraction_of_peak: Option<f64>,
+    pub peak_rss_mb: Option<f64>,
+    pub test_accuracy: f64,
+    pub torch_seconds_per_epoch: Option<f64>,
+    pub torch_peak_rss_mb: Option<f64>,
+    pub torch_test_accuracy: Option<f64>,
+    /// PyTorch's seconds per epoch over ffnn's (above 1: ffnn is faster).
+    pub speedup_vs_torch: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct InferencePoint {
+    pub config: &'static str,
+    pub threads: usize,
+    pub images_per_second: f64,
+    pub latency_one_image_us: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub machine: String,
+    pub ffnn_version: &'static str,
+    pub epochs: usize,
+    pub repeats: usize,
+    pub gemm: Vec<GemmPoint>,
+    pub training: Vec<TrainPoint>,
+    pub inference: Vec<InferencePoint>,
+}
+
+/// The benchmark's configs: its name, ffnn's preset, and layer sizes.
+pub const CONFIGS: [(&str, Preset); 3] = [("softmax", Preset::OneLayer), ("mlp", Preset::Mlp), ("wide", Preset::Wide)];
+
+/// Analytic FLOP of one training epoch of `n` samples through layers `sizes`: the forward
+/// products `2·Σ in·out`, the weight gradients `2·Σ in·out`, and the input gradients of every
+/// layer but the first `2·Σ_{l≥2} in·out`, per sample.
+pub fn flop_per_epoch(sizes: &[usize], n: usize) -> f64 {
+    let products: Vec<f64> = sizes.windows(2).map(|w| (w[0] * w[1]) as f64).collect();
+    let all: f64 = products.iter().sum();
+    let not_first: f64 = products.iter().skip(1).sum();
+    (4.0 * all + 2.0 * not_first) * n as f64
+}
+
+/// Best GFLOP/s of `C = A·B` for `size × size` matrices on the current threads.
+pub fn gemm_gflops(size: usize, repeats: usize) -> f64 {
+    let fill = |seed: usize| Matrix::from_vec(size, size, (0..size * size).map(|i| ((i * seed) % 17) as f32 / 17.0).collect());
+    let (a, b) = (fill(3), fill(5));
+    let mut c = Matrix::zeros(size, size);
+    matmul(&a, Op::N, &b, Op::N, &mut c, false); // warm up
+    let mut best = f64::INFINITY;
+    for _ in 0..repeats {
+        let t = Instant::now();
+        matmul(&a, Op::N, &b, Op::N, &mut c, false);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    2.0 * (size as f64).powi(3) / best / 1e9
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn run_json(cmd: &mut Command, what: &str) -> Result<serde_json::Value> {
+    let out = cmd.output().map_err(|e| Error::invalid(format!("{what}: cannot start ({e})")))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::invalid(format!("{what} failed: {}", err.trim().lines().last().unwrap_or(""))));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
+    serde_json::from_str(line).map_err(|e| Error::invalid(format!("{what}: no JSON result line ({e})")))
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    format!("{cpu}, {} cores, {}", crate::parallel::available_cores(), std::env::consts::OS)
+}
+
+/// Runs the benchmark; `log` receives one line per finished measurement.
+pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchReport> {
+    let mut report = BenchReport {
+        machine: machine(),
+        ffnn_version: env!("CARGO_PKG_VERSION"),
+        epochs: options.epochs,
+        repeats: options.repeats,
+        gemm: vec![],
+        training: vec![],
+        inference: vec![],
+    };
+    if !options.training_only {
+        for &threads in &options.threads {
+            crate::parallel::set_threads(threads);
+            for size in [1024, 2048] {
+                let gflops = gemm_gflops(size, if size == 1024 { 10 } else { 4 });
+                log(&format!("gemm {size}³ on {threads} thread(s): {gflops:.1} GFLOP/s"));
+                report.gemm.push(GemmPoint { size, threads, gflops });
+            }
+        }
+    }
+    let tmp = std::env::temp_dir().join(format!("ffnn-bench-{}", std::process::id()));
+    let train_samples = 60_000;
+    for (name, preset) in CONFIGS {
+        let config = preset.config();
+        let mut sizes = vec![784];
+        sizes.extend(&config.hidden);
+        sizes.push(10);
+        let gflop = flop_per_epoch(&sizes, train_samples) / 1e9;
+        for &threads in &options.threads {
+            let (mut ours, mut theirs) = (vec![], vec![]);
+            for _ in 0..options.repeats {
+                let mut cmd = Command::new(&options.exe);
+                cmd.args(["train", "--preset", preset.name(), "--eval-every", "0", "--json"])
+                    .arg("--epochs")
+                    .arg(options.epochs.to_string())
+                    .arg("--threads")
+                    .arg(threads.to_string())
+                    .arg("--data")
+                    .arg(&options.data)
+                    .arg("--out")
+                    .arg(&tmp);
+                ours.push(run_json(&mut cmd, &format!("ffnn train --preset {}", preset.name()))?);
+                if let Some((python, script)) = &options.torch {
+                    let mut cmd = Command::new(python);
+                    cmd.arg(script)
+                        .args(["--config", name, "--seed", "1"])
+                        .arg("--epochs")
+                        .arg(options.epochs.to_string())
+                        .arg("--threads")
+                        .arg(threads.to_string())
+                        .env("MNIST_DIR", &options.data);
+                    theirs.push(run_json(&mut cmd, &format!("{} --config {name}", script.display()))?);
+                }
+            }
+            let field = |runs: &[serde_json::Value], key: &str| -> Option<f64> {
+                let v: Vec<f64> = runs.iter().filter_map(|r| r[key].as_f64()).collect();
+                (!v.is_empty()).then(|| median(v))
+            };
+            let seconds_per_epoch = field(&ours, "train_seconds").unwrap_or(f64::NAN) / options.epochs as f64;
+            let peak = report
+                .gemm
+                .iter()
+                .filter(|g| g.threads == threads)
+                .map(|g| g.gflops)
+                .fold(None, |m: Option<f64>, g| Some(m.map_or(g, |m| m.max(g))));
+            let torch_seconds = field(&theirs, "seconds_per_epoch");
+            let point = TrainPoint {
+                config: name,
+                threads,
+                seconds_per_epoch,
+                samples_per_second: field(&ours, "samples_per_second").unwrap_or(f64::NAN),
+                gflop_per_epoch: gflop,
+                gflops: gflop / seconds_per_epoch,
+                fraction_of_peak: peak.map(|p| gflop / seconds_per_epoch / p),
+                peak_rss_mb: field(&ours, "peak_rss_mb"),
+                test_accuracy: field(&ours, "test_accuracy").unwrap_or(f64::NAN),
+                torch_seconds_per_epoch: torch_seconds,
+                torch_peak_rss_mb: field(&theirs, "peak_rss_mb"),
+                torch_test_accuracy: field(&theirs, "test_accuracy"),
+                speedup_vs_torch: torch_seconds.map(|t| t / seconds_per_epoch),
+            };
+            log(&format!(
+                "train {name} on {threads} thread(s): {:.3} s/epoch{}",
+                point.seconds_per_epoch,
+                point.torch_seconds_per_epoch.map(|t| format!(", PyTorch {t:.3} s/epoch")).unwrap_or_default()
+            ));
+            report.training.push(point);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+
+    if !options.training_only {
+        let data = load_dataset(&options.data)?;
+        let (x, _) = data.test.to_matrix();
+        for (name, preset) in CONFIGS {
+            let config = preset.config();
+            let mut sizes = vec![784];
+            sizes.extend(&config.hidden);
+            sizes.push(10);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+            let model = Model::new(&sizes, config.activation, config.init, &mut rng);
+            for &threads in &options.threads {
+                crate::parallel::set_threads(threads);
+                let point = inference(name, &model, &x, threads);
+                log(&format!(
+                    "inference {name} on {threads} thread(s): {:.0} images/s, one image in {:.1} µs",
+                    point.images_per_second, point.latency_one_image_us
+                ));
+                report.inference.push(point);
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn inference(name: &'static str, model: &Model, x: &Matrix, threads: usize) -> InferencePoint {
+    const BATCH: usize = 1000;
+    let mut state = ModelState::default();
+    let mut batch = Matrix::zeros(BATCH, x.cols);
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = Instant::now();
+        for start in (0..x.rows).step_by(BATCH) {
+            let rows = BATCH.min(x.rows - start);
+            batch.reshape(rows, x.cols);
+            batch.data.copy_from_slice(&x.data[start * x.cols..(start + rows) * x.cols]);
+            model_forward(model, &batch, &mut state);
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let one = Matrix::from_vec(1, x.cols, x.row(0).to_vec());
+    let mut times: Vec<f64> = (0..300)
+        .map(|_| {
+            let t = Instant::now();
+            model_forward(model, &one, &mut state);
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.drain(..50);
+    InferencePoint { config: name, threads, images_per_second: x.rows as f64 / best, latency_one_image_us: median(times) * 1e6 }
+}
+
+/// The report as a Markdown table.
+pub fn to_markdown(r: &BenchReport) -> String {
+    let mut s =
+        format!("Machine: {}; ffnn {}; {} epoch(s), median of {} run(s).\n\n", r.machine, r.ffnn_version, r.epochs, r.repeats);
+    if !r.gemm.is_empty() {
+        s += "| GEMM f32 | threads | GFLOP/s |\n|---|---|---|\n";
+        for g in &r.gemm {
+            s += &format!("| {0}×{0}×{0} | {1} | {2:.1} |\n", g.size, g.threads, g.gflops);
+        }
+        s += "\n";
+    }
+    s += "| config | threads | s/epoch | samples/s | GFLOP/epoch | GFLOP/s | of GEMM peak | peak RSS MB | test acc | PyTorch s/epoch | PyTorch RSS MB | speed-up vs PyTorch |\n";
+    s += "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    let opt = |v: Option<f64>, digits: usize| v.map_or("–".to_string(), |x| format!("{x:.digits$}"));
+    for t in &r.training {
+        s += &format!(
+            "| {} | {} | {:.3} | {:.0} | {:.1} | {:.1} | {} | {} | {:.4} | {} | {} | {} |\n",
+            t.config,
+            t.threads,
+            t.seconds_per_epoch,
+            t.samples_per_second,
+            t.gflop_per_epoch,
+            t.gflops,
+            t.fraction_of_peak.map_or("–".into(), |f| format!("{:.0}%", f * 100.0)),
+            opt(t.peak_rss_mb, 0),
+            t.test_accuracy,
+            opt(t.torch_seconds_per_epoch, 3),
+            opt(t.torch_peak_rss_mb, 0),
+            t.speedup_vs_torch.map_or("–".into(), |x| format!("{x:.2}×")),
+        );
+    }
+    if !r.inference.is_empty() {
+        s += "\n| inference | threads | images/s (batches of 1000) | one image (µs) |\n|---|---|---|---|\n";
+        for i in &r.inference {
+            s += &format!("| {} | {} | {:.0} | {:.1} |\n", i.config, i.threads, i.images_per_second, i.latency_one_image_us);
+        }
+    }
+    s
+}
+
+/// Where the MNIST for benchmarks is: `$FFNN_DATA`, else `./data/mnist`.
+pub fn default_data() -> PathBuf {
+    std::env::var_os("FFNN_DATA").filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/mnist"))
+}
+
+/// Writes the report's JSON to `path` atomically.
+pub fn write_json(report: &BenchReport, path: &Path) -> Result<()> {
+    let json = serde_json::to_string_pretty(report).expect("serializable");
+    crate::atomic_file::write_atomic(path, json.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn analytic_flop_of_the_standard_configs() {
+        // mlp: forward and weight gradients 2·234752 each, input gradients 2·(32768 + 1280).
+        assert_eq!(super::flop_per_epoch(&[784, 256, 128, 10], 1), 4.0 * 234_752.0 + 2.0 * 34_048.0);
+        assert_eq!(super::flop_per_epoch(&[784, 10], 60_000), 4.0 * 7840.0 * 60_000.0);
+    }
+}

@@ -1,0 +1,60 @@
+//! `ffnn bench`: GEMM peak, training throughput against PyTorch, inference; a table and JSON.
+
+use crate::bench::{BenchOptions, default_data, run, to_markdown, write_json};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// MNIST folder [default: $FFNN_DATA, else ./data/mnist].
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// Epochs per training run.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Runs per measurement; the median is reported.
+    #[arg(long, default_value_t = 1)]
+    pub repeats: usize,
+    /// Thread counts, comma-separated [default: 1 and all cores].
+    #[arg(long, value_delimiter = ',')]
+    pub threads: Vec<usize>,
+    /// Python with PyTorch, to run the reference trainer in the same run.
+    #[arg(long, value_name = "PYTHON", requires = "torch_script")]
+    pub torch_python: Option<PathBuf>,
+    /// The reference trainer, `torch_mlp.py`.
+    #[arg(long, value_name = "FILE", requires = "torch_python")]
+    pub torch_script: Option<PathBuf>,
+    /// Only the training part (no GEMM peak, no inference).
+    #[arg(long)]
+    pub training_only: bool,
+    /// Where to write the JSON report.
+    #[arg(long, value_name = "FILE", default_value = "bench.json")]
+    pub json_out: PathBuf,
+}
+
+pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
+    let data = args.data.unwrap_or_else(default_data);
+    crate::data::load_dataset(&data)?; // fail now, not after the GEMM part
+    if args.epochs == 0 || args.repeats == 0 || args.threads.contains(&0) {
+        return Err(crate::Error::invalid("--epochs, --repeats and --threads must be at least 1").into());
+    }
+    let mut threads = args.threads.clone();
+    if threads.is_empty() {
+        threads = vec![1, crate::parallel::available_cores()];
+        threads.dedup();
+    }
+    let options = BenchOptions {
+        exe: std::env::current_exe()?,
+        data,
+        epochs: args.epochs,
+        repeats: args.repeats,
+        threads,
+        torch: args.torch_python.zip(args.torch_script),
+        training_only: args.training_only,
+    };
+    let report = run(&options, &mut |line| eprintln!("{line}"))?;
+    write_json(&report, &args.json_out)?;
+    println!("{}", to_markdown(&report));
+    eprintln!("wrote {}", args.json_out.display());
+    Ok(())
+}
