@@ -32,6 +32,7 @@ pub fn io_error(path: &Path, err: std::io::Error) -> Error {
     let message = match err.kind() {
         std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::StorageFull => "no space left on device (nothing was replaced)".to_string(),
         _ => err.to_string(),
     };
     Error::file(path, message)

@@ -5,12 +5,13 @@ use crate::error::{Error, Result};
 use crate::nn::model_file::save_model;
 use crate::nn::{Activation, Init};
 use crate::optim::Optimizer;
-use crate::train::{Event, Length, Preset, TrainConfig, evaluate, train_model};
+use crate::train::{Checkpoint, CheckpointPolicy, Event, Length, Preset, TrainConfig, TrainControl, evaluate, train_model_with};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -67,6 +68,14 @@ pub struct TrainArgs {
     /// Print one JSON line with the results on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// Write a checkpoint every N epochs (0: never) [default: at the end of an epoch once a
+    /// minute of training has passed since the last one].
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+    /// Continue the run in DIR from its checkpoint (same settings, data and threads;
+    /// --epochs/--iterations may set a new length).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "hidden", "activation", "optimizer", "lr", "momentum", "batch_size", "eval_every", "init", "init_std", "seed", "out"])]
+    pub resume: Option<PathBuf>,
 }
 
 /// Hidden layer sizes from the command line.
@@ -162,7 +171,7 @@ impl TrainArgs {
 /// The results line of `--json` (and `summary.json` in the run folder).
 #[derive(Serialize, Debug)]
 pub struct Summary {
-    pub preset: &'static str,
+    pub preset: String,
     pub architecture: String,
     pub parameters: usize,
     pub config: TrainConfig,
@@ -217,15 +226,62 @@ fn create_run_dir(out: Option<&Path>) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Ctrl-C: the first press asks training to stop after the current step; the second exits at once.
+static STOP: AtomicBool = AtomicBool::new(false);
+static PRESSES: AtomicUsize = AtomicUsize::new(0);
+
+fn install_ctrl_c(quiet: bool) {
+    let _ = ctrlc::set_handler(move || {
+        if PRESSES.fetch_add(1, Ordering::SeqCst) == 0 {
+            STOP.store(true, Ordering::SeqCst);
+            if !quiet {
+                eprintln!("\nstopping after this step and writing a checkpoint (Ctrl-C again to quit at once)");
+            }
+        } else {
+            // The checkpoint on disk is whole: it is only ever replaced by an atomic rename.
+            std::process::exit(130);
+        }
+    });
+}
+
+/// The checkpoint file of a run folder.
+pub const CHECKPOINT: &str = "checkpoint.safetensors";
+
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let threads = super::set_threads(args.threads)?;
-    let config = args.config()?;
-    let data_path = super::resolve_data(args.data.as_deref())?;
+    // A resumed run takes its configuration, data and threads from the checkpoint.
+    let resumed = match &args.resume {
+        Some(dir) => {
+            let (checkpoint, meta) = Checkpoint::load(&dir.join(CHECKPOINT))?;
+            Some((dir.clone(), checkpoint, meta))
+        }
+        None => None,
+    };
+    let stored = |key: &str| resumed.as_ref().and_then(|(_, _, meta)| meta.get(key).cloned());
+    let threads_flag = args.threads.or_else(|| stored("ffnn.threads").and_then(|t| t.parse().ok()));
+    let threads = super::set_threads(threads_flag)?;
+    let mut config = match &resumed {
+        Some((_, c, _)) => c.config.clone(),
+        None => args.config()?,
+    };
+    if let Some(e) = args.epochs {
+        config.length = Length::Epochs(e);
+    }
+    if let Some(i) = args.iterations {
+        config.length = Length::Iterations(i);
+    }
+    config.validate()?;
+    let data_flag = args.data.clone().or_else(|| stored("ffnn.data").map(PathBuf::from));
+    let data_path = super::resolve_data(data_flag.as_deref())?;
     let data = load_dataset(&data_path)?;
-    let run_dir = create_run_dir(args.out.as_deref())?;
+    let run_dir = match &resumed {
+        Some((dir, _, _)) => dir.clone(),
+        None => create_run_dir(args.out.as_deref())?,
+    };
+    let preset_name = stored("ffnn.preset").unwrap_or_else(|| args.preset.name().to_string());
     if !args.json {
         eprintln!(
-            "ffnn: training on {} ({} train / {} test images of {}×{}, {} classes), {} threads, run folder {}",
+            "ffnn: {} on {} ({} train / {} test images of {}×{}, {} classes), {} threads, run folder {}",
+            if resumed.is_some() { "resuming training" } else { "training" },
             data_path.display(),
             data.train.len(),
             data.test.len(),
@@ -246,7 +302,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut last_test = String::new();
     let mut observe = |event: Event| match event {
         Event::Step { iteration, total_iterations, epoch, loss, accuracy } => {
-            if iteration == 1 {
+            if bar.length() != Some(total_iterations as u64) {
                 bar.set_length(total_iterations as u64);
             }
             if iteration % 10 == 0 || iteration == total_iterations {
@@ -260,14 +316,51 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let result = train_model(&data.train, Some(&data.test), &config, &mut observe)?;
+
+    // What a checkpoint records besides the run's state: where the data is, the threads.
+    let mut meta = BTreeMap::new();
+    meta.insert("ffnn.data".to_string(), data_path.display().to_string());
+    meta.insert("ffnn.threads".to_string(), threads.to_string());
+    meta.insert("ffnn.preset".to_string(), preset_name.clone());
+    let checkpoint_path = run_dir.join(CHECKPOINT);
+    let history_path = run_dir.join("history.csv");
+    let mut save_checkpoint = |c: &Checkpoint| -> crate::Result<()> {
+        c.save(&checkpoint_path, &meta)?;
+        c.history.write_csv(&history_path)
+    };
+    install_ctrl_c(args.json);
+    let control = TrainControl {
+        resume: resumed.map(|(_, c, _)| c),
+        stop: Some(&STOP),
+        checkpoints: match args.checkpoint_every {
+            None => CheckpointPolicy { every_epochs: None, every_seconds: Some(60.0) },
+            Some(0) => CheckpointPolicy::default(),
+            Some(n) => CheckpointPolicy { every_epochs: Some(n), every_seconds: None },
+        },
+        on_checkpoint: Some(&mut save_checkpoint),
+    };
+    let result = train_model_with(&data.train, Some(&data.test), &config, control, &mut observe);
     bar.finish_and_clear();
+    let result = result?;
+
+    if result.interrupted {
+        result.history.write_csv(&history_path)?;
+        crate::plot::plot_history(&result.history, &run_dir)?;
+        eprintln!(
+            "interrupted at iteration {} ({:.2} epochs); checkpoint, history and plots are in {}/",
+            result.iterations,
+            result.epochs,
+            run_dir.display()
+        );
+        eprintln!("resume with: ffnn train --resume {}", run_dir.display());
+        std::process::exit(130);
+    }
 
     let test = evaluate(&result.model, &data.test);
     let train = evaluate(&result.model, &data.train);
     let model = &result.model;
     let summary = Summary {
-        preset: args.preset.name(),
+        preset: preset_name,
         architecture: model.describe(),
         parameters: model.parameter_count(),
         config,
@@ -285,10 +378,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         peak_rss_mb: peak_rss_mb(),
     };
 
-    let mut meta = BTreeMap::new();
-    meta.insert("ffnn.test_accuracy".to_string(), format!("{}", test.accuracy));
-    save_model(model, &run_dir.join("model.safetensors"), &meta)?;
-    result.history.write_csv(&run_dir.join("history.csv"))?;
+    let mut model_meta = BTreeMap::new();
+    model_meta.insert("ffnn.test_accuracy".to_string(), format!("{}", test.accuracy));
+    save_model(model, &run_dir.join("model.safetensors"), &model_meta)?;
+    result.history.write_csv(&history_path)?;
     crate::plot::plot_history(&result.history, &run_dir)?;
     crate::plot::write_weight_image(model, &run_dir.join("weights.png"))?;
     let json = serde_json::to_string(&summary)?;

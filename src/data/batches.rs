@@ -15,12 +15,17 @@ pub struct MiniBatches {
 /// The seed's `random_mini_batches`: shuffles `0..n` with `rng` and splits it into batches of
 /// `batch_size` indices (the last one possibly smaller).
 pub fn random_mini_batches(n: usize, batch_size: usize, rng: &mut impl Rng) -> MiniBatches {
-    let mut batches = MiniBatches { order: (0..n).collect(), batch_size: batch_size.max(1) };
+    let mut batches = MiniBatches::new(n, batch_size);
     batches.reshuffle(rng);
     batches
 }
 
 impl MiniBatches {
+    /// The partition of `0..n` in order (call [`MiniBatches::reshuffle`] to randomize it).
+    pub fn new(n: usize, batch_size: usize) -> MiniBatches {
+        MiniBatches { order: (0..n).collect(), batch_size: batch_size.max(1) }
+    }
+
     /// A new random partition for the next epoch, reusing the index buffer.
     /// (Shuffles the identity, so the result depends only on the RNG state, not on the last epoch.)
     pub fn reshuffle(&mut self, rng: &mut impl Rng) {

@@ -23,6 +23,12 @@ use std::path::Path;
 
 /// The model as safetensors bytes, with `extra` added to the metadata.
 pub fn model_to_bytes(model: &Model, extra: &BTreeMap<String, String>) -> Vec<u8> {
+    model_to_bytes_with(model, extra, &[])
+}
+
+/// The model as safetensors bytes, with `extra` added to the metadata and `tensors`
+/// (name, values) stored beside the model's as 1-D tensors: a checkpoint's optimizer state.
+pub fn model_to_bytes_with(model: &Model, extra: &BTreeMap<String, String>, tensors: &[(String, &[f32])]) -> Vec<u8> {
     let sizes: Vec<String> = model.sizes().iter().map(|s| s.to_string()).collect();
     let mut metadata: HashMap<String, String> = extra.clone().into_iter().collect();
     metadata.insert("format".into(), "pt".into());
@@ -37,6 +43,9 @@ pub fn model_to_bytes(model: &Model, extra: &BTreeMap<String, String>) -> Vec<u8
         let (inputs, outputs) = (layer.inputs(), layer.outputs());
         buffers.push((format!("{}.weight", 2 * l), vec![outputs, inputs], le(&layer.weight.transpose().data)));
         buffers.push((format!("{}.bias", 2 * l), vec![outputs], le(&layer.bias)));
+    }
+    for (name, values) in tensors {
+        buffers.push((name.clone(), vec![values.len()], le(values)));
     }
     let views = buffers
         .iter()
@@ -56,7 +65,7 @@ pub fn read_metadata(bytes: &[u8]) -> std::result::Result<HashMap<String, String
 }
 
 /// Reads a tensor as f32 values with the expected shape.
-fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize]) -> std::result::Result<Vec<f32>, String> {
+pub fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize]) -> std::result::Result<Vec<f32>, String> {
     let t = st.tensor(name).map_err(|_| format!("tensor {name} is missing"))?;
     if t.dtype() != Dtype::F32 {
         return Err(format!("tensor {name} is {:?}, ffnn reads F32", t.dtype()));

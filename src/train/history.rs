@@ -3,12 +3,12 @@
 //! as `history.csv`.
 
 use crate::error::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
 
 /// One evaluation point.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistoryRow {
     /// Optimizer steps taken so far (1-based).
     pub iteration: usize,
@@ -25,7 +25,7 @@ pub struct HistoryRow {
 }
 
 /// All evaluation points of a run, in order.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
     pub rows: Vec<HistoryRow>,
 }

@@ -5,24 +5,27 @@
 //! Every `eval_every` iterations (and after the last one) the cost and accuracy of the current
 //! mini-batch and of the test set go into the [`History`].
 
+pub mod checkpoint;
 pub mod history;
 pub mod presets;
 
+pub use checkpoint::Checkpoint;
 pub use history::{History, HistoryRow};
 pub use presets::Preset;
 
-use crate::data::{Dataset, random_mini_batches};
+use crate::data::{Dataset, MiniBatches};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Gradients, Init, Model, ModelState, compute_loss, model_backward, model_forward};
 use crate::optim::{Optimizer, OptimizerState, update_parameters};
 use crate::tensor::Matrix;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// How long to train.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Length {
     /// Whole passes over the training set.
@@ -32,7 +35,7 @@ pub enum Length {
 }
 
 /// Everything that defines a training run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Hidden layer sizes; empty = one-layer softmax regression.
     pub hidden: Vec<usize>,
@@ -108,6 +111,31 @@ pub struct TrainResult {
     pub epochs: f64,
     /// Samples processed.
     pub samples: usize,
+    /// Whether training stopped early because [`TrainControl::stop`] was set.
+    pub interrupted: bool,
+}
+
+/// When to write checkpoints: at the end of every `every_epochs`-th epoch, and/or at the end of
+/// an epoch once `every_seconds` of training have passed since the last one.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CheckpointPolicy {
+    pub every_epochs: Option<usize>,
+    pub every_seconds: Option<f64>,
+}
+
+/// Writes a checkpoint (the CLI saves it to the run folder with the history).
+pub type SaveCheckpoint<'a> = dyn FnMut(&Checkpoint) -> Result<()> + Send + 'a;
+
+/// Optional control over a run: resuming, stopping, checkpointing.
+#[derive(Default)]
+pub struct TrainControl<'a> {
+    /// Continue this checkpoint instead of starting afresh.
+    pub resume: Option<Checkpoint>,
+    /// Checked after every step: when set, training writes a checkpoint and returns.
+    pub stop: Option<&'a AtomicBool>,
+    pub checkpoints: CheckpointPolicy,
+    /// Called with the run's state whenever a checkpoint is due (and when stopped).
+    pub on_checkpoint: Option<&'a mut SaveCheckpoint<'a>>,
 }
 
 /// Trains a network on `train` as `config` says and returns it with its history.
@@ -121,25 +149,74 @@ pub fn train_model(
     config: &TrainConfig,
     observe: &mut dyn FnMut(Event),
 ) -> Result<TrainResult> {
-    config.validate()?;
-    if train.is_empty() {
-        return Err(Error::invalid("the training set is empty"));
-    }
-    let classes = train.classes();
+    train_model_with(train, test, config, TrainControl::default(), observe)
+}
+
+/// A fresh run: initialized parameters, zeroed optimizer state, the first epoch ahead.
+fn fresh_run(train: &Dataset, config: &TrainConfig) -> Checkpoint {
     let mut sizes = vec![train.pixels()];
     sizes.extend(&config.hidden);
-    sizes.push(classes);
-
+    sizes.push(train.classes());
     // Two random streams from one seed: one initializes, one shuffles.
     let mut init_rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut shuffle_rng = ChaCha8Rng::seed_from_u64(config.seed);
     shuffle_rng.set_stream(1);
-
     let mut model = Model::new(&sizes, config.activation, config.init, &mut init_rng);
     model.input_shape = (train.height, train.width);
-    let mut opt = OptimizerState::new(config.optimizer, config.learning_rate, &model);
+    let optimizer = OptimizerState::new(config.optimizer, config.learning_rate, &model);
+    Checkpoint {
+        config: config.clone(),
+        model,
+        optimizer,
+        epoch: 1,
+        batches_done: 0,
+        epoch_rng: shuffle_rng,
+        iteration: 0,
+        samples: 0,
+        train_seconds: 0.0,
+        history: History::default(),
+    }
+}
 
-    let mut batches = random_mini_batches(train.len(), config.batch_size, &mut shuffle_rng);
+/// Whether a mini-batch loss means training has diverged, and why: it is NaN or infinite, or
+/// over 100 times `ln M`, the loss of guessing uniformly among `M` classes. (A network that
+/// starts sanely never gets there; one whose learning rate is far too large does within a few
+/// steps, usually long before anything overflows, because its ReLUs die and its logits grow
+/// without bound.)
+pub fn diverged(loss: f32, classes: usize) -> Option<String> {
+    let uniform = (classes.max(2) as f32).ln();
+    if !loss.is_finite() {
+        Some(format!("the loss is {loss}"))
+    } else if loss > 100.0 * uniform {
+        Some(format!("the mini-batch loss is {loss:.3e}, over 100 times the {uniform:.2} of a uniform guess"))
+    } else {
+        None
+    }
+}
+
+/// [`train_model`] with resuming, a stop flag and checkpoints (see [`TrainControl`]).
+/// When resuming, `config` must be the checkpoint's, except for its length, which may differ.
+pub fn train_model_with(
+    train: &Dataset,
+    test: Option<&Dataset>,
+    config: &TrainConfig,
+    mut control: TrainControl,
+    observe: &mut dyn FnMut(Event),
+) -> Result<TrainResult> {
+    config.validate()?;
+    if train.is_empty() {
+        return Err(Error::invalid("the training set is empty"));
+    }
+    let mut run = match control.resume.take() {
+        Some(mut c) => {
+            c.check_compatible(train)?;
+            c.config.length = config.length;
+            c
+        }
+        None => fresh_run(train, config),
+    };
+    let config = run.config.clone();
+    let mut batches = MiniBatches::new(train.len(), config.batch_size);
     let per_epoch = batches.len();
     let total = match config.length {
         Length::Epochs(e) => e * per_epoch,
@@ -150,46 +227,49 @@ pub fn train_model(
     let mut x = Matrix::default();
     let mut y = Vec::new();
     let mut state = ModelState::default();
-    let mut grads = Gradients::for_model(&model);
+    let mut grads = Gradients::for_model(&run.model);
+    let mut since_checkpoint = 0.0;
+    let mut epochs_since_checkpoint = 0;
+    let mut interrupted = false;
 
-    let mut history = History::default();
-    let mut train_seconds = 0.0;
-    let mut iteration = 0;
-    let mut samples = 0;
-    let mut epoch = 0;
-    'epochs: while iteration < total {
-        epoch += 1;
-        if epoch > 1 {
-            batches.reshuffle(&mut shuffle_rng);
-        }
-        for batch in batches.iter() {
+    'epochs: while run.iteration < total {
+        // This epoch's order, from the RNG as it was when the epoch began: a run resumed in the
+        // middle of an epoch sees the same batches as one that never stopped.
+        let mut rng = run.epoch_rng.clone();
+        batches.reshuffle(&mut rng);
+        for batch in batches.iter().skip(run.batches_done) {
             let started = Instant::now();
             train.gather(batch, &mut x, &mut y);
-            model_forward(&model, &x, &mut state);
-            let (loss, correct) = model_backward(&model, &x, &state, &y, &mut grads);
-            if !loss.is_finite() {
+            model_forward(&run.model, &x, &mut state);
+            let (loss, correct) = model_backward(&run.model, &x, &state, &y, &mut grads);
+            if let Some(why) = diverged(loss, run.model.classes()) {
                 return Err(Error::invalid(format!(
-                    "training diverged at iteration {} (the loss is {loss}): try a smaller learning rate (--lr)",
-                    iteration + 1
+                    "training diverged at iteration {} ({why}): try a smaller learning rate (--lr){}",
+                    run.iteration + 1,
+                    if control.on_checkpoint.is_some() { "; checkpoints and history written before are kept" } else { "" }
                 )));
             }
-            update_parameters(&mut model, &grads, &mut opt);
-            train_seconds += started.elapsed().as_secs_f64();
+            update_parameters(&mut run.model, &grads, &mut run.optimizer);
+            let seconds = started.elapsed().as_secs_f64();
+            run.train_seconds += seconds;
+            since_checkpoint += seconds;
 
-            iteration += 1;
-            samples += batch.len();
+            run.iteration += 1;
+            run.batches_done += 1;
+            run.samples += batch.len();
+            let (iteration, epoch) = (run.iteration, run.epoch);
             let accuracy = correct as f32 / batch.len() as f32;
             observe(Event::Step { iteration, total_iterations: total, epoch, loss, accuracy });
             let due = config.eval_every > 0 && iteration % config.eval_every == 0;
             if due || iteration == total {
                 let (test_loss, test_accuracy) = match test {
                     Some(t) => {
-                        let e = evaluate(&model, t);
+                        let e = evaluate(&run.model, t);
                         (Some(e.loss), Some(e.accuracy))
                     }
                     None => (None, None),
                 };
-                history.rows.push(HistoryRow {
+                run.history.rows.push(HistoryRow {
                     iteration,
                     epoch,
                     train_loss: loss,
@@ -197,14 +277,43 @@ pub fn train_model(
                     test_loss,
                     test_accuracy,
                 });
-                observe(Event::Evaluated(history.last().unwrap()));
+                observe(Event::Evaluated(run.history.last().unwrap()));
             }
             if iteration == total {
                 break 'epochs;
             }
+            if control.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                interrupted = true;
+                if let Some(save) = control.on_checkpoint.as_mut() {
+                    save(&run)?;
+                }
+                break 'epochs;
+            }
+        }
+        // The epoch is over: the next one starts from the RNG as this one left it.
+        run.epoch += 1;
+        run.batches_done = 0;
+        run.epoch_rng = rng;
+        epochs_since_checkpoint += 1;
+        let policy = control.checkpoints;
+        let due = policy.every_epochs.is_some_and(|n| n > 0 && epochs_since_checkpoint >= n)
+            || policy.every_seconds.is_some_and(|s| since_checkpoint >= s);
+        if due && let Some(save) = control.on_checkpoint.as_mut() {
+            save(&run)?;
+            since_checkpoint = 0.0;
+            epochs_since_checkpoint = 0;
         }
     }
-    Ok(TrainResult { model, history, train_seconds, iterations: iteration, epochs: iteration as f64 / per_epoch as f64, samples })
+    let epochs = (run.iteration as f64 / per_epoch as f64).min(run.epoch as f64);
+    Ok(TrainResult {
+        model: run.model,
+        history: run.history,
+        train_seconds: run.train_seconds,
+        iterations: run.iteration,
+        epochs,
+        samples: run.samples,
+        interrupted,
+    })
 }
 
 /// Loss, accuracy and predicted class of every sample of a dataset.
