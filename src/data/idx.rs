@@ -64,26 +64,34 @@ pub fn parse_idx(mut bytes: Vec<u8>, expected_dims: usize) -> std::result::Resul
 /// Reads a whole file, decompressing it when it is gzip (whatever its name).
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| io_error(path, e))?;
-    let is_gzip = raw.starts_with(&[0x1f, 0x8b]);
-    if !is_gzip {
-        if path.extension().is_some_and(|e| e == "gz") {
-            return Err(Error::file(
-                path,
-                "not a gzip file (its name ends in .gz but it does not start with the gzip signature)",
-            ));
+    let named_gz = path.extension().is_some_and(|e| e == "gz");
+    decompress_if_gzip(raw, named_gz).map_err(|m| Error::file(path, m))
+}
+
+/// Deflate cannot compress better than about 1032 : 1, so a gzip stream of `n` bytes never
+/// inflates to more than this: a bound for trusting the size the trailer claims.
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// Decompresses `raw` when it starts with the gzip signature; returns it unchanged otherwise
+/// (an error when `named_gz` says it should have been gzip).
+pub fn decompress_if_gzip(raw: Vec<u8>, named_gz: bool) -> std::result::Result<Vec<u8>, String> {
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        if named_gz {
+            return Err("not a gzip file (its name ends in .gz but it does not start with the gzip signature)".into());
         }
         return Ok(raw);
     }
-    // The gzip trailer's last 4 bytes hold the uncompressed size (mod 2³²): a good first guess.
-    let trailer = raw.len().checked_sub(4).map(|at| u32::from_le_bytes(raw[at..].try_into().unwrap()) as u64);
-    let mut out = Vec::with_capacity(trailer.unwrap_or(0).min(MAX_DECOMPRESSED) as usize);
+    // The trailer's last 4 bytes hold the uncompressed size (mod 2³²): a first guess for the
+    // buffer, believed only as far as the compressed size makes possible.
+    let claimed = raw.len().checked_sub(4).map_or(0, |at| u32::from_le_bytes(raw[at..].try_into().unwrap()) as u64);
+    let possible = (raw.len() as u64).saturating_mul(MAX_DEFLATE_RATIO).min(MAX_DECOMPRESSED);
+    let mut out = Vec::with_capacity(claimed.min(possible) as usize);
     MultiGzDecoder::new(&raw[..]).take(MAX_DECOMPRESSED + 1).read_to_end(&mut out).map_err(|e| {
-        let why =
-            if e.kind() == std::io::ErrorKind::UnexpectedEof { "unexpected end of file".to_string() } else { e.to_string() };
-        Error::file(path, format!("corrupt or truncated gzip data ({why})"))
+        let why = if e.kind() == std::io::ErrorKind::UnexpectedEof { "unexpected end of file".to_string() } else { e.to_string() };
+        format!("corrupt or truncated gzip data ({why})")
     })?;
     if out.len() as u64 > MAX_DECOMPRESSED {
-        return Err(Error::file(path, "decompresses to more than 4 GiB"));
+        return Err("decompresses to more than 4 GiB".into());
     }
     Ok(out)
 }

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 
 const SPLITS: [&str; 2] = ["train", "test"];
 
+/// The largest image file accepted from a zip (a bound on memory for hostile archives).
+const MAX_IMAGE_BYTES: u64 = 64 << 20;
+
 /// Where one image's bytes are.
 enum Source {
     File(PathBuf),
@@ -98,8 +101,12 @@ type ZipClass = (String, Vec<(String, usize)>);
 /// Loads a PNG tree from a `.zip` file.
 pub fn load_zip(path: &Path) -> Result<DataSplit> {
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
-        .map_err(|e| Error::file(path, format!("not a valid zip file ({e})")))?;
+    load_zip_from(std::io::BufReader::new(file), path)
+}
+
+/// Loads a PNG tree from a zip archive read from `reader`; `path` names it in messages.
+pub fn load_zip_from<R: Read + std::io::Seek>(reader: R, path: &Path) -> Result<DataSplit> {
+    let mut archive = zip::ZipArchive::new(reader).map_err(|e| Error::file(path, format!("not a valid zip file ({e})")))?;
     let corrupt = |e: &dyn std::fmt::Display| Error::file(path, format!("corrupt zip file ({e})"));
     // Every entry as path components, with its index.
     let mut items: Vec<(Vec<String>, bool, usize)> = Vec::new();
@@ -149,8 +156,13 @@ pub fn load_zip(path: &Path) -> Result<DataSplit> {
         files.sort();
         for (name, index) in files {
             let mut bytes = Vec::new();
-            let mut f = archive.by_index(index).map_err(|e| corrupt(&e))?;
-            f.read_to_end(&mut bytes).map_err(|e| Error::file(path.join(&name), format!("corrupt zip entry ({e})")))?;
+            let f = archive.by_index(index).map_err(|e| corrupt(&e))?;
+            f.take(MAX_IMAGE_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::file(path.join(&name), format!("corrupt zip entry ({e})")))?;
+            if bytes.len() as u64 > MAX_IMAGE_BYTES {
+                return Err(Error::file(path.join(&name), "larger than 64 MiB: not an image of a dataset"));
+            }
             entries[split].push(Entry { label, shown: path.join(&name), source: Source::Bytes(bytes) });
         }
     }
