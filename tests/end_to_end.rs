@@ -40,12 +40,16 @@ fn one_layer_preset_reaches_90_percent_and_writes_the_run_folder() {
     }
     let csv = std::fs::read_to_string(dir.join("history.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next().unwrap(), "iteration,epoch,train_loss,train_accuracy,test_loss,test_accuracy");
+    assert_eq!(
+        lines.next().unwrap(),
+        "iteration,epoch,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy"
+    );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 60, "every 100 of 6000 iterations");
     assert_eq!(rows[0][0], "100");
     assert_eq!(rows.last().unwrap()[0], "6000");
-    let last_test: f64 = rows.last().unwrap()[5].parse().unwrap();
+    assert_eq!(rows[0][2], "0.1", "the learning rate of the step");
+    let last_test: f64 = rows.last().unwrap()[8].parse().unwrap();
     assert!((last_test - acc).abs() < 1e-6, "the last history row is the final test accuracy");
     let svg = std::fs::read_to_string(dir.join("cost.svg")).unwrap();
     assert!(svg.contains("iteration") && svg.contains("test") && svg.contains("Cost"));

@@ -1,7 +1,7 @@
 //! `model_backward` against central finite differences, `dJ/dθ ≈ (J(θ + h) − J(θ − h)) / 2h`,
 //! for every weight and bias of sigmoid and ReLU networks of 1 to 3 layers.
 
-use ffnn::nn::{Activation, Gradients, Init, Model, ModelState, compute_loss, model_backward, model_forward};
+use ffnn::nn::{Activation, Gradients, Init, Model, ModelState, TrainingMode, compute_loss, model_backward, model_forward};
 use ffnn::tensor::Matrix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -76,6 +76,48 @@ fn two_layers_sigmoid_and_relu() {
 fn three_layers_sigmoid_and_relu() {
     check(&[8, 6, 5, 4], Activation::Sigmoid, 4);
     check(&[8, 6, 5, 4], Activation::Relu, 5);
+}
+
+/// The training-time loss (with dropout masks and label smoothing) as `model_backward` sees it.
+fn training_loss(model: &Model, x: &Matrix, y: &[u8], mode: TrainingMode) -> f64 {
+    let mut state = ModelState { training: Some(mode), ..Default::default() };
+    model_forward(model, x, &mut state);
+    let mut grads = Gradients::for_model(model);
+    model_backward(model, x, &state, y, &mut grads).0 as f64
+}
+
+#[test]
+fn dropout_and_label_smoothing() {
+    for act in [Activation::Relu, Activation::Sigmoid] {
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let mut model = Model::new(&[6, 8, 7, 3], act, Init::Normal { std: 0.6 }, &mut rng);
+        let x = Matrix::from_vec(5, 6, (0..30).map(|_| rng.random_range(0.0..1.0)).collect());
+        let y = [0u8, 1, 2, 1, 0];
+        // The same seed draws the same masks, so J(θ) is a fixed function of θ.
+        let mode = TrainingMode { dropout: 0.4, label_smoothing: 0.1, seed: 99 };
+        let mut state = ModelState { training: Some(mode), ..Default::default() };
+        model_forward(&model, &x, &mut state);
+        assert!(state.masks[0].data.contains(&0.0), "some units are dropped");
+        let mut grads = Gradients::for_model(&model);
+        model_backward(&model, &x, &state, &y, &mut grads);
+        let h = 1e-3;
+        for l in 0..3 {
+            for p in 0..model.layers[l].weight.data.len() {
+                let original = model.layers[l].weight.data[p];
+                model.layers[l].weight.data[p] = original + h;
+                let plus = training_loss(&model, &x, &y, mode);
+                model.layers[l].weight.data[p] = original - h;
+                let minus = training_loss(&model, &x, &y, mode);
+                model.layers[l].weight.data[p] = original;
+                let numeric = (plus - minus) / (2.0 * h as f64);
+                let analytic = grads.layers[l].weight.data[p] as f64;
+                assert!(
+                    (numeric - analytic).abs() / (1.0 + analytic.abs()) < 2e-3,
+                    "{act:?} layer {l} weight {p}: {analytic} vs {numeric}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

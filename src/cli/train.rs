@@ -5,7 +5,9 @@ use crate::error::{Error, Result};
 use crate::nn::model_file::save_model;
 use crate::nn::{Activation, Init};
 use crate::optim::Optimizer;
-use crate::train::{Checkpoint, CheckpointPolicy, Event, Length, Preset, TrainConfig, TrainControl, evaluate, train_model_with};
+use crate::train::{
+    Checkpoint, CheckpointPolicy, Event, Length, Preset, Schedule, TrainConfig, TrainControl, evaluate, train_model_with,
+};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -50,6 +52,32 @@ pub struct TrainArgs {
     /// Evaluate on the test set every K iterations (0: only at the end).
     #[arg(long, value_name = "K")]
     pub eval_every: Option<usize>,
+    /// Learning-rate schedule: constant; step (×--lr-gamma every --lr-step-epochs); cosine
+    /// (to 0, after --warmup); one-cycle (warm up from α/25 over --warmup, then cosine down).
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<ScheduleName>,
+    /// Warm-up as a fraction of the run (cosine: default 0; one-cycle: default 0.3).
+    #[arg(long, value_name = "FRACTION")]
+    pub warmup: Option<f32>,
+    /// Epochs between learning-rate drops (step schedule).
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    pub lr_step_epochs: usize,
+    /// Factor of each drop (step schedule).
+    #[arg(long, value_name = "GAMMA", default_value_t = 0.1)]
+    pub lr_gamma: f32,
+    /// Decoupled weight decay λ (with Adam: AdamW).
+    #[arg(long, value_name = "LAMBDA")]
+    pub weight_decay: Option<f32>,
+    /// Label smoothing ε.
+    #[arg(long, value_name = "EPS")]
+    pub label_smoothing: Option<f32>,
+    /// Inverted dropout rate on hidden activations.
+    #[arg(long, value_name = "P")]
+    pub dropout: Option<f32>,
+    /// Hold out N training images (drawn with --seed) as a validation set, evaluated with the
+    /// test set; choose settings by it, not by the test set.
+    #[arg(long, value_name = "N")]
+    pub val: Option<usize>,
     /// Weight initialization.
     #[arg(long, value_enum)]
     pub init: Option<InitName>,
@@ -74,7 +102,7 @@ pub struct TrainArgs {
     pub checkpoint_every: Option<usize>,
     /// Continue the run in DIR from its checkpoint (same settings, data and threads;
     /// --epochs/--iterations may set a new length).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "hidden", "activation", "optimizer", "lr", "momentum", "batch_size", "eval_every", "init", "init_std", "seed", "out"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "hidden", "activation", "optimizer", "lr", "momentum", "batch_size", "eval_every", "init", "init_std", "seed", "out", "lr_schedule", "warmup", "weight_decay", "label_smoothing", "dropout", "val"])]
     pub resume: Option<PathBuf>,
 }
 
@@ -100,6 +128,14 @@ pub enum OptimizerName {
     Sgd,
     Momentum,
     Adam,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ScheduleName {
+    Constant,
+    Step,
+    Cosine,
+    OneCycle,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -161,6 +197,27 @@ impl TrainArgs {
                 InitName::Glorot => Init::Glorot,
                 InitName::Torch => Init::Torch,
             };
+        }
+        if let Some(name) = self.lr_schedule {
+            let warmup = self.warmup.unwrap_or(if matches!(name, ScheduleName::OneCycle) { 0.3 } else { 0.0 });
+            if !(0.0..1.0).contains(&warmup) {
+                return Err(Error::invalid("--warmup must be a fraction in [0, 1)"));
+            }
+            c.schedule = match name {
+                ScheduleName::Constant => Schedule::Constant,
+                ScheduleName::Step => Schedule::Step { every_epochs: self.lr_step_epochs.max(1), gamma: self.lr_gamma },
+                ScheduleName::Cosine => Schedule::Cosine { warmup_fraction: warmup },
+                ScheduleName::OneCycle => Schedule::OneCycle { warmup_fraction: warmup.max(1e-3) },
+            };
+        }
+        if let Some(w) = self.weight_decay {
+            c.weight_decay = w;
+        }
+        if let Some(e) = self.label_smoothing {
+            c.label_smoothing = e;
+        }
+        if let Some(p) = self.dropout {
+            c.dropout = p;
         }
         c.seed = self.seed;
         c.validate()?;
@@ -272,7 +329,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     config.validate()?;
     let data_flag = args.data.clone().or_else(|| stored("ffnn.data").map(PathBuf::from));
     let data_path = super::resolve_data(data_flag.as_deref())?;
-    let data = load_dataset(&data_path)?;
+    let mut data = load_dataset(&data_path)?;
+    // A validation set held out of the training set (its size is recorded with the checkpoint).
+    let val = args.val.or_else(|| stored("ffnn.val").and_then(|v| v.parse().ok())).unwrap_or(0);
+    if val >= data.train.len() {
+        return Err(Error::invalid(format!("--val {val}: the training set has only {} images", data.train.len())).into());
+    }
+    let validation = (val > 0).then(|| {
+        let (rest, held) = data.train.split_validation(val, config.seed);
+        data.train = rest;
+        held
+    });
     let run_dir = match &resumed {
         Some((dir, _, _)) => dir.clone(),
         None => create_run_dir(args.out.as_deref())?,
@@ -322,6 +389,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     meta.insert("ffnn.data".to_string(), data_path.display().to_string());
     meta.insert("ffnn.threads".to_string(), threads.to_string());
     meta.insert("ffnn.preset".to_string(), preset_name.clone());
+    meta.insert("ffnn.val".to_string(), val.to_string());
     let checkpoint_path = run_dir.join(CHECKPOINT);
     let history_path = run_dir.join("history.csv");
     let mut save_checkpoint = |c: &Checkpoint| -> crate::Result<()> {
@@ -338,6 +406,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             Some(n) => CheckpointPolicy { every_epochs: Some(n), every_seconds: None },
         },
         on_checkpoint: Some(&mut save_checkpoint),
+        validation: validation.as_ref(),
     };
     let result = train_model_with(&data.train, Some(&data.test), &config, control, &mut observe);
     bar.finish_and_clear();

@@ -87,7 +87,8 @@ pub fn decompress_if_gzip(raw: Vec<u8>, named_gz: bool) -> std::result::Result<V
     let possible = (raw.len() as u64).saturating_mul(MAX_DEFLATE_RATIO).min(MAX_DECOMPRESSED);
     let mut out = Vec::with_capacity(claimed.min(possible) as usize);
     MultiGzDecoder::new(&raw[..]).take(MAX_DECOMPRESSED + 1).read_to_end(&mut out).map_err(|e| {
-        let why = if e.kind() == std::io::ErrorKind::UnexpectedEof { "unexpected end of file".to_string() } else { e.to_string() };
+        let why =
+            if e.kind() == std::io::ErrorKind::UnexpectedEof { "unexpected end of file".to_string() } else { e.to_string() };
         format!("corrupt or truncated gzip data ({why})")
     })?;
     if out.len() as u64 > MAX_DECOMPRESSED {

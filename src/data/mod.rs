@@ -65,6 +65,31 @@ impl Dataset {
         counts
     }
 
+    /// Splits off `n` images, drawn at random with `seed`, as a validation set: returns
+    /// `(the rest, validation)`, both in their original order.
+    pub fn split_validation(&self, n: usize, seed: u64) -> (Dataset, Dataset) {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(7);
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.shuffle(&mut rng);
+        let mut held = vec![false; self.len()];
+        for &i in &order[..n.min(self.len())] {
+            held[i] = true;
+        }
+        let pick = |keep: bool| {
+            let idx: Vec<usize> = (0..self.len()).filter(|&i| held[i] != keep).collect();
+            Dataset {
+                images: idx.iter().flat_map(|&i| self.image(i).iter().copied()).collect(),
+                labels: idx.iter().map(|&i| self.labels[i]).collect(),
+                height: self.height,
+                width: self.width,
+            }
+        };
+        (pick(true), pick(false))
+    }
+
     /// All images as one matrix scaled to `[0, 1]`, with their labels.
     pub fn to_matrix(&self) -> (Matrix, Vec<u8>) {
         let mut x = Matrix::default();

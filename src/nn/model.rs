@@ -75,12 +75,38 @@ impl Model {
 #[derive(Clone, Debug, Default)]
 pub struct ModelState {
     pub outputs: Vec<Matrix>,
+    /// Set while training: dropout and label smoothing apply; `None` for evaluation.
+    pub training: Option<TrainingMode>,
+    /// With dropout: each hidden layer's mask (0 or `1/(1 − p)` per unit and sample)…
+    pub masks: Vec<Matrix>,
+    /// …and its output after the mask, `A_l ⊙ M_l`, which the next layer reads.
+    pub dropped: Vec<Matrix>,
+}
+
+/// Regularization that acts only while training.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TrainingMode {
+    /// Inverted dropout rate `p` on hidden activations.
+    pub dropout: f32,
+    /// Label smoothing `ε` of the loss.
+    pub label_smoothing: f32,
+    /// Draws this step's dropout masks (one seed per step, so runs are reproducible).
+    pub seed: u64,
 }
 
 impl ModelState {
     /// The logits `Z_L` of the last forward pass.
     pub fn logits(&self) -> &Matrix {
         self.outputs.last().expect("model_forward has not run")
+    }
+
+    fn dropout(&self) -> Option<TrainingMode> {
+        self.training.filter(|t| t.dropout > 0.0)
+    }
+
+    /// What layer `l + 1` reads: `A_l`, or `A_l ⊙ M_l` with dropout.
+    fn layer_input(&self, l: usize) -> &Matrix {
+        if self.dropout().is_some() { &self.dropped[l] } else { &self.outputs[l] }
     }
 }
 
@@ -109,37 +135,85 @@ impl Gradients {
 
 /// The forward pass over a whole mini-batch `X` (n × inputs): fills `state` with every
 /// layer's output and returns the logits `Z_L` (n × classes).
+///
+/// While training with dropout, every hidden output is multiplied by a fresh random mask
+/// `M_l` (each unit kept with probability `1 − p` and then scaled by `1/(1 − p)`, so the expected
+/// activation is unchanged and evaluation needs no rescaling: "inverted" dropout).
 pub fn model_forward<'s>(model: &Model, x: &Matrix, state: &'s mut ModelState) -> &'s Matrix {
     assert_eq!(x.cols, model.inputs(), "model_forward: {} input columns, the model takes {}", x.cols, model.inputs());
-    state.outputs.resize_with(model.layers.len(), Matrix::default);
-    let last = model.layers.len() - 1;
+    let layers = model.layers.len();
+    state.outputs.resize_with(layers, Matrix::default);
+    let dropout = state.dropout();
+    if dropout.is_some() {
+        state.masks.resize_with(layers - 1, Matrix::default);
+        state.dropped.resize_with(layers - 1, Matrix::default);
+    }
     for (l, layer) in model.layers.iter().enumerate() {
-        let (done, rest) = state.outputs.split_at_mut(l);
-        let input = if l == 0 { x } else { &done[l - 1] };
-        let out = &mut rest[0];
-        linear_forward(input, &layer.weight, &layer.bias, out);
-        if l < last {
-            activation_forward(out, model.activation);
+        let mut out = std::mem::take(&mut state.outputs[l]);
+        let input = if l == 0 { x } else { state.layer_input(l - 1) };
+        linear_forward(input, &layer.weight, &layer.bias, &mut out);
+        if l < layers - 1 {
+            activation_forward(&mut out, model.activation);
+            if let Some(mode) = dropout {
+                dropout_forward(&out, mode.dropout, mode.seed, l, &mut state.masks[l], &mut state.dropped[l]);
+            }
         }
+        state.outputs[l] = out;
     }
     state.logits()
+}
+
+/// Inverted dropout: `M_ij = 1/(1 − p)` with probability `1 − p`, else 0; `dropped = A ⊙ M`.
+/// The mask comes from a ChaCha stream per (step seed, layer); each thread fills its own rows,
+/// seeking the stream to their position, so the mask does not depend on the thread count.
+pub fn dropout_forward(a: &Matrix, rate: f32, seed: u64, layer: usize, mask: &mut Matrix, dropped: &mut Matrix) {
+    use rand::{RngCore, SeedableRng};
+    mask.reshape(a.rows, a.cols);
+    dropped.reshape(a.rows, a.cols);
+    let keep = 1.0 / (1.0 - rate);
+    // One 16-bit draw per element, two per 32-bit word: drop when the draw < p·65536.
+    let threshold = (rate * 65536.0).round() as u32;
+    let cols = a.cols.max(1);
+    crate::parallel::for_each_chunk_mut(&mut mask.data, cols * 2, 8, &|first_pair, rows| {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(layer as u64);
+        rng.set_word_pos((first_pair * cols) as u128);
+        for pair in rows.chunks_mut(2) {
+            let word = rng.next_u32();
+            for (k, m) in pair.iter_mut().enumerate() {
+                *m = if (word >> (16 * k)) & 0xffff < threshold { 0.0 } else { keep };
+            }
+        }
+    });
+    for ((d, &v), &m) in dropped.data.iter_mut().zip(&a.data).zip(&mask.data) {
+        *d = v * m;
+    }
 }
 
 /// The backward pass: from the labels `y` and the forward `state` of the same batch `x`,
 /// writes `dJ/dW_l` and `dJ/db_l` of every layer into `grads`.
 /// Returns the batch's cost `J` and how many of its samples were classified correctly,
 /// both by-products of the first step `dZ_L = (softmax(Z_L) − Ỹ)/n`.
+/// With dropout, the gradient flows only through the kept units: `dA_l ← dA_l ⊙ M_l`.
 pub fn model_backward(model: &Model, x: &Matrix, state: &ModelState, y: &[u8], grads: &mut Gradients) -> (f32, usize) {
     let layers = model.layers.len();
     grads.deltas.resize_with(layers, Matrix::default);
-    let (loss, correct) = softmax_cross_entropy_backward(state.logits(), y, &mut grads.deltas[layers - 1]);
+    let smoothing = state.training.map_or(0.0, |t| t.label_smoothing);
+    let (loss, correct) = softmax_cross_entropy_backward(state.logits(), y, smoothing, &mut grads.deltas[layers - 1]);
+    let dropout = state.dropout().is_some();
     for l in (0..layers).rev() {
-        let input = if l == 0 { x } else { &state.outputs[l - 1] };
+        let input = if l == 0 { x } else { state.layer_input(l - 1) };
         let (before, from_l) = grads.deltas.split_at_mut(l);
         let grad = &mut grads.layers[l];
         linear_backward(input, &model.layers[l].weight, &from_l[0], &mut grad.weight, &mut grad.bias, before.last_mut());
         if l > 0 {
-            activation_backward(&mut before[l - 1], &state.outputs[l - 1], model.activation);
+            let d = &mut before[l - 1];
+            if dropout {
+                for (g, &m) in d.data.iter_mut().zip(&state.masks[l - 1].data) {
+                    *g *= m;
+                }
+            }
+            activation_backward(d, &state.outputs[l - 1], model.activation);
         }
     }
     (loss, correct)

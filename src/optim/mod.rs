@@ -55,6 +55,8 @@ pub struct OptimizerState {
     pub first: Vec<Vec<f32>>,
     /// Adam's second moment `v`.
     pub second: Vec<Vec<f32>>,
+    /// Decoupled weight decay `λ` (0: none).
+    pub weight_decay: f32,
 }
 
 impl OptimizerState {
@@ -68,14 +70,26 @@ impl OptimizerState {
             Optimizer::Momentum { .. } => (zeros(), vec![]),
             Optimizer::Adam { .. } => (zeros(), zeros()),
         };
-        OptimizerState { optimizer, learning_rate, step: 0, first, second }
+        OptimizerState { optimizer, learning_rate, step: 0, first, second, weight_decay: 0.0 }
     }
 }
 
 /// One step `θ ← update(θ, dJ/dθ)` for every parameter of `model`, by the rule in `state`.
+///
+/// With weight decay `λ`, every weight first shrinks, `W ← (1 − α·λ)·W`, apart from the
+/// gradient step ("decoupled", Loshchilov & Hutter 2019: with Adam this is AdamW, which
+/// regularizes better than adding `λ‖W‖²` to the loss, whose gradient Adam would rescale).
+/// Biases are not decayed.
 pub fn update_parameters(model: &mut Model, grads: &Gradients, state: &mut OptimizerState) {
     state.step += 1;
     let (lr, t) = (state.learning_rate, state.step);
+    if state.weight_decay > 0.0 {
+        let shrink = 1.0 - lr * state.weight_decay;
+        for layer in &mut model.layers {
+            let w = &mut layer.weight.data;
+            in_parallel(w, &[], &mut [], &mut [], &|p, _, _, _| p.iter_mut().for_each(|v| *v *= shrink));
+        }
+    }
     let params = model.layers.iter_mut().flat_map(|l| [&mut l.weight.data, &mut l.bias]);
     let grads = grads.layers.iter().flat_map(|g| [&g.weight.data, &g.bias]);
     let mut first = state.first.iter_mut();
@@ -118,7 +132,7 @@ fn in_parallel(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], ru
     while !p.is_empty() {
         let cut = chunk.min(p.len());
         let (p0, p1) = p.split_at_mut(cut);
-        let (g0, g1) = g.split_at(cut);
+        let (g0, g1) = g.split_at(if g.is_empty() { 0 } else { cut });
         let (m0, m1) = m.split_at_mut(if m.is_empty() { 0 } else { cut });
         let (v0, v1) = v.split_at_mut(if v.is_empty() { 0 } else { cut });
         pieces.push(std::sync::Mutex::new((p0, g0, m0, v0)));

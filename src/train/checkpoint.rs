@@ -102,6 +102,7 @@ impl Checkpoint {
         let st = SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors file ({e})"))?;
         let mut optimizer = OptimizerState::new(p.config.optimizer, p.config.learning_rate, &model);
         optimizer.step = p.optimizer_step;
+        optimizer.weight_decay = p.config.weight_decay;
         for (i, m) in optimizer.first.iter_mut().enumerate() {
             *m = read_tensor(&st, &format!("optimizer.first.{i}"), &[m.len()])?;
         }

@@ -14,10 +14,18 @@ pub struct HistoryRow {
     pub iteration: usize,
     /// The epoch this iteration belongs to (1-based).
     pub epoch: usize,
+    /// The learning rate of this iteration's step.
+    #[serde(default)]
+    pub learning_rate: f32,
     /// Cost `J` on the mini-batch of this iteration (before its update).
     pub train_loss: f32,
     /// Accuracy on that mini-batch.
     pub train_accuracy: f32,
+    /// Cost and accuracy on the validation set (held out of the training data), when there is one.
+    #[serde(default)]
+    pub val_loss: Option<f32>,
+    #[serde(default)]
+    pub val_accuracy: Option<f32>,
     /// Cost on the whole test set after this iteration, when a test set was given.
     pub test_loss: Option<f32>,
     /// Accuracy on the whole test set.
@@ -36,19 +44,25 @@ impl History {
         self.rows.last()
     }
 
-    /// The history as CSV: `iteration,epoch,train_loss,train_accuracy,test_loss,test_accuracy`
-    /// (test columns empty when there was no test set).
+    /// The history as CSV:
+    /// `iteration,epoch,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy`
+    /// (validation and test columns empty when there was no such set).
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("iteration,epoch,train_loss,train_accuracy,test_loss,test_accuracy\n");
+        let mut out = String::from(
+            "iteration,epoch,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy\n",
+        );
         let opt = |v: Option<f32>| v.map(|x| x.to_string()).unwrap_or_default();
         for r in &self.rows {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{}",
                 r.iteration,
                 r.epoch,
+                r.learning_rate,
                 r.train_loss,
                 r.train_accuracy,
+                opt(r.val_loss),
+                opt(r.val_accuracy),
                 opt(r.test_loss),
                 opt(r.test_accuracy)
             );

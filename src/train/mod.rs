@@ -8,14 +8,16 @@
 pub mod checkpoint;
 pub mod history;
 pub mod presets;
+pub mod schedule;
 
 pub use checkpoint::Checkpoint;
 pub use history::{History, HistoryRow};
 pub use presets::Preset;
+pub use schedule::Schedule;
 
 use crate::data::{Dataset, MiniBatches};
 use crate::error::{Error, Result};
-use crate::nn::{Activation, Gradients, Init, Model, ModelState, compute_loss, model_backward, model_forward};
+use crate::nn::{Activation, Gradients, Init, Model, ModelState, TrainingMode, compute_loss, model_backward, model_forward};
 use crate::optim::{Optimizer, OptimizerState, update_parameters};
 use crate::tensor::Matrix;
 use rand::SeedableRng;
@@ -50,6 +52,18 @@ pub struct TrainConfig {
     pub eval_every: usize,
     /// Fixes initialization and the order of the mini-batches.
     pub seed: u64,
+    /// How the learning rate changes over the run.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Decoupled weight decay `λ` (AdamW): every step, `W ← W − α·λ·W` (weights, not biases).
+    #[serde(default)]
+    pub weight_decay: f32,
+    /// Label smoothing `ε` (see `nn::loss`).
+    #[serde(default)]
+    pub label_smoothing: f32,
+    /// Inverted dropout rate on hidden activations.
+    #[serde(default)]
+    pub dropout: f32,
 }
 
 impl Default for TrainConfig {
@@ -65,6 +79,10 @@ impl Default for TrainConfig {
             length: Length::Epochs(10),
             eval_every: 100,
             seed: 1,
+            schedule: Schedule::Constant,
+            weight_decay: 0.0,
+            label_smoothing: 0.0,
+            dropout: 0.0,
         }
     }
 }
@@ -81,6 +99,15 @@ impl TrainConfig {
         }
         if self.hidden.contains(&0) {
             return bad("--hidden: every layer needs at least one unit");
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad("--dropout must be in [0, 1)");
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return bad("--label-smoothing must be in [0, 1)");
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad("--weight-decay must be a number ≥ 0");
         }
         match self.length {
             Length::Epochs(0) => bad("--epochs must be at least 1"),
@@ -136,6 +163,8 @@ pub struct TrainControl<'a> {
     pub checkpoints: CheckpointPolicy,
     /// Called with the run's state whenever a checkpoint is due (and when stopped).
     pub on_checkpoint: Option<&'a mut SaveCheckpoint<'a>>,
+    /// A validation set (held out of the training set), evaluated with the test set.
+    pub validation: Option<&'a Dataset>,
 }
 
 /// Trains a network on `train` as `config` says and returns it with its history.
@@ -163,7 +192,8 @@ fn fresh_run(train: &Dataset, config: &TrainConfig) -> Checkpoint {
     shuffle_rng.set_stream(1);
     let mut model = Model::new(&sizes, config.activation, config.init, &mut init_rng);
     model.input_shape = (train.height, train.width);
-    let optimizer = OptimizerState::new(config.optimizer, config.learning_rate, &model);
+    let mut optimizer = OptimizerState::new(config.optimizer, config.learning_rate, &model);
+    optimizer.weight_decay = config.weight_decay;
     Checkpoint {
         config: config.clone(),
         model,
@@ -176,6 +206,11 @@ fn fresh_run(train: &Dataset, config: &TrainConfig) -> Checkpoint {
         train_seconds: 0.0,
         history: History::default(),
     }
+}
+
+/// The seed of step `iteration`'s random draws (dropout masks): one per step, from the run's seed.
+fn step_seed(seed: u64, iteration: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (iteration as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)
 }
 
 /// Whether a mini-batch loss means training has diverged, and why: it is NaN or infinite, or
@@ -239,6 +274,15 @@ pub fn train_model_with(
         batches.reshuffle(&mut rng);
         for batch in batches.iter().skip(run.batches_done) {
             let started = Instant::now();
+            let learning_rate = config.schedule.learning_rate(config.learning_rate, run.iteration, total, per_epoch);
+            run.optimizer.learning_rate = learning_rate;
+            if config.dropout > 0.0 || config.label_smoothing > 0.0 {
+                state.training = Some(TrainingMode {
+                    dropout: config.dropout,
+                    label_smoothing: config.label_smoothing,
+                    seed: step_seed(config.seed, run.iteration),
+                });
+            }
             train.gather(batch, &mut x, &mut y);
             model_forward(&run.model, &x, &mut state);
             let (loss, correct) = model_backward(&run.model, &x, &state, &y, &mut grads);
@@ -262,18 +306,23 @@ pub fn train_model_with(
             observe(Event::Step { iteration, total_iterations: total, epoch, loss, accuracy });
             let due = config.eval_every > 0 && iteration % config.eval_every == 0;
             if due || iteration == total {
-                let (test_loss, test_accuracy) = match test {
-                    Some(t) => {
-                        let e = evaluate(&run.model, t);
+                let measure = |d: Option<&Dataset>| match d {
+                    Some(d) => {
+                        let e = evaluate(&run.model, d);
                         (Some(e.loss), Some(e.accuracy))
                     }
                     None => (None, None),
                 };
+                let (val_loss, val_accuracy) = measure(control.validation);
+                let (test_loss, test_accuracy) = measure(test);
                 run.history.rows.push(HistoryRow {
                     iteration,
                     epoch,
+                    learning_rate,
                     train_loss: loss,
                     train_accuracy: accuracy,
+                    val_loss,
+                    val_accuracy,
                     test_loss,
                     test_accuracy,
                 });
