@@ -78,6 +78,31 @@ pub struct TrainArgs {
     /// test set; choose settings by it, not by the test set.
     #[arg(long, value_name = "N")]
     pub val: Option<usize>,
+    /// Distort every training batch at random (affine + elastic; defaults: ±12°, ±10% scale,
+    /// ±10° shear, ±2.5 px, elastic α 34 σ 6). Any of the flags below also turns it on.
+    #[arg(long)]
+    pub augment: bool,
+    /// Augmentation: rotation range, degrees.
+    #[arg(long, value_name = "DEG")]
+    pub rotate: Option<f32>,
+    /// Augmentation: scale range (0.1 = ±10%).
+    #[arg(long, value_name = "FRACTION")]
+    pub scale: Option<f32>,
+    /// Augmentation: shear range, degrees.
+    #[arg(long, value_name = "DEG")]
+    pub shear: Option<f32>,
+    /// Augmentation: translation range, pixels.
+    #[arg(long, value_name = "PX")]
+    pub translate: Option<f32>,
+    /// Augmentation: elastic distortion strength α, pixels (0: no elastic distortion).
+    #[arg(long, value_name = "ALPHA")]
+    pub elastic_alpha: Option<f32>,
+    /// Augmentation: elastic smoothing width σ, pixels.
+    #[arg(long, value_name = "SIGMA")]
+    pub elastic_sigma: Option<f32>,
+    /// Turn off augmentation a preset turns on.
+    #[arg(long, conflicts_with = "augment")]
+    pub no_augment: bool,
     /// Weight initialization.
     #[arg(long, value_enum)]
     pub init: Option<InitName>,
@@ -102,7 +127,7 @@ pub struct TrainArgs {
     pub checkpoint_every: Option<usize>,
     /// Continue the run in DIR from its checkpoint (same settings, data and threads;
     /// --epochs/--iterations may set a new length).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "hidden", "activation", "optimizer", "lr", "momentum", "batch_size", "eval_every", "init", "init_std", "seed", "out", "lr_schedule", "warmup", "weight_decay", "label_smoothing", "dropout", "val"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "hidden", "activation", "optimizer", "lr", "momentum", "batch_size", "eval_every", "init", "init_std", "seed", "out", "lr_schedule", "warmup", "weight_decay", "label_smoothing", "dropout", "val", "augment", "no_augment", "rotate", "scale", "shear", "translate", "elastic_alpha", "elastic_sigma"])]
     pub resume: Option<PathBuf>,
 }
 
@@ -218,6 +243,24 @@ impl TrainArgs {
         }
         if let Some(p) = self.dropout {
             c.dropout = p;
+        }
+        let flags = [self.rotate, self.scale, self.shear, self.translate, self.elastic_alpha, self.elastic_sigma];
+        if self.augment || flags.iter().any(Option::is_some) {
+            let mut a = c.augment.unwrap_or_default();
+            let fields =
+                [&mut a.rotation, &mut a.scale, &mut a.shear, &mut a.translate, &mut a.elastic_alpha, &mut a.elastic_sigma];
+            for (field, flag) in fields.into_iter().zip(flags) {
+                if let Some(v) = flag {
+                    if !(v.is_finite() && v >= 0.0) {
+                        return Err(Error::invalid("augmentation ranges (--rotate, --scale, …) must be numbers ≥ 0"));
+                    }
+                    *field = v;
+                }
+            }
+            c.augment = Some(a);
+        }
+        if self.no_augment {
+            c.augment = None;
         }
         c.seed = self.seed;
         c.validate()?;
@@ -345,6 +388,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         None => create_run_dir(args.out.as_deref())?,
     };
     let preset_name = stored("ffnn.preset").unwrap_or_else(|| args.preset.name().to_string());
+    if let Some(aug) = &config.augment {
+        // What the network trains on: the first 64 training images, distorted as in step 1.
+        let (mut x, mut y) = (crate::tensor::Matrix::default(), Vec::new());
+        let first: Vec<usize> = (0..data.train.len().min(64)).collect();
+        data.train.gather(&first, &mut x, &mut y);
+        crate::data::augment::Augmenter::default().apply(&mut x, data.train.height, data.train.width, aug, config.seed, 0);
+        crate::plot::write_sample_grid(&x, data.train.height, data.train.width, &run_dir.join("augmented.png"))?;
+    }
     if !args.json {
         eprintln!(
             "ffnn: {} on {} ({} train / {} test images of {}×{}, {} classes), {} threads, run folder {}",

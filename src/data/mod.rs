@@ -7,6 +7,7 @@
 //! | `batches.rs` | `random_mini_batches` and turning sample indices into a batch matrix |
 //! | `download.rs` | `ffnn download`: fetching MNIST with checksums |
 
+pub mod augment;
 pub mod batches;
 pub mod download;
 pub mod idx;

@@ -3,7 +3,9 @@
 //! bundled (DejaVu Sans), so no system fonts are needed.
 
 pub mod curves;
+pub mod samples;
 pub mod weights;
 
 pub use curves::{plot_history, render_curve};
+pub use samples::write_sample_grid;
 pub use weights::{weight_image, write_weight_image};

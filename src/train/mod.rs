@@ -15,6 +15,7 @@ pub use history::{History, HistoryRow};
 pub use presets::Preset;
 pub use schedule::Schedule;
 
+use crate::data::augment::{Augment, Augmenter};
 use crate::data::{Dataset, MiniBatches};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Gradients, Init, Model, ModelState, TrainingMode, compute_loss, model_backward, model_forward};
@@ -64,6 +65,9 @@ pub struct TrainConfig {
     /// Inverted dropout rate on hidden activations.
     #[serde(default)]
     pub dropout: f32,
+    /// Random distortions of every training batch (none when `None`).
+    #[serde(default)]
+    pub augment: Option<Augment>,
 }
 
 impl Default for TrainConfig {
@@ -83,6 +87,7 @@ impl Default for TrainConfig {
             weight_decay: 0.0,
             label_smoothing: 0.0,
             dropout: 0.0,
+            augment: None,
         }
     }
 }
@@ -263,6 +268,7 @@ pub fn train_model_with(
     let mut y = Vec::new();
     let mut state = ModelState::default();
     let mut grads = Gradients::for_model(&run.model);
+    let mut augmenter = Augmenter::default();
     let mut since_checkpoint = 0.0;
     let mut epochs_since_checkpoint = 0;
     let mut interrupted = false;
@@ -284,6 +290,9 @@ pub fn train_model_with(
                 });
             }
             train.gather(batch, &mut x, &mut y);
+            if let Some(aug) = &config.augment {
+                augmenter.apply(&mut x, train.height, train.width, aug, config.seed, run.iteration);
+            }
             model_forward(&run.model, &x, &mut state);
             let (loss, correct) = model_backward(&run.model, &x, &state, &y, &mut grads);
             if let Some(why) = diverged(loss, run.model.classes()) {
