@@ -1,8 +1,8 @@
 //! `ffnn bench`: how fast ffnn is on this machine, in one run.
 //!
 //! 1. the f32 GEMM peak of the kernel ffnn uses (square 1024 and 2048, best of several);
-//! 2. training on real MNIST for the standard configs (`softmax` = preset `one-layer`, `mlp`,
-//!    `wide`; see `../shared/anchors/README.md`), each a fresh `ffnn train` process: seconds per
+//! 2. training on real MNIST for the standard configs `softmax`, `mlp`, `wide` of
+//!    `../shared/anchors/README.md` (see [`CONFIGS`]), each a fresh `ffnn train` process: seconds per
 //!    epoch, samples per second, analytic GFLOP per epoch, achieved GFLOP/s and its fraction of
 //!    (1), peak resident memory; optionally PyTorch's `torch_mlp.py` on the same config and
 //!    threads, alternating with ffnn, for ratios measured in the same run;
@@ -15,7 +15,6 @@ use crate::error::{Error, Result};
 use crate::gemm::{Op, matmul};
 use crate::nn::{Model, ModelState, model_forward};
 use crate::tensor::Matrix;
-use crate::train::Preset;
 use rand::SeedableRng;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -85,8 +84,53 @@ pub struct BenchReport {
     pub inference: Vec<InferencePoint>,
 }
 
-/// The benchmark's configs: its name, ffnn's preset, and layer sizes.
-pub const CONFIGS: [(&str, Preset); 3] = [("softmax", Preset::OneLayer), ("mlp", Preset::Mlp), ("wide", Preset::Wide)];
+/// The benchmark's configs (`../shared/anchors/README.md`) as `ffnn train` flags: exactly the
+/// reference's layers, optimizer, hyper-parameters, batch size and init, constant learning
+/// rate, no regularization (ffnn's presets of the same name may add more).
+pub const CONFIGS: [(&str, &[&str]); 3] = [
+    ("softmax", &["--hidden", "", "--optimizer", "sgd", "--lr", "0.1", "--batch-size", "100", "--init", "normal"]),
+    ("mlp", &["--hidden", "256,128", "--optimizer", "adam", "--lr", "1e-3", "--batch-size", "128", "--init", "torch"]),
+    (
+        "wide",
+        &[
+            "--hidden",
+            "800",
+            "--optimizer",
+            "momentum",
+            "--momentum",
+            "0.9",
+            "--lr",
+            "0.05",
+            "--batch-size",
+            "128",
+            "--init",
+            "torch",
+        ],
+    ),
+];
+
+/// Flags that switch off everything a preset may add.
+const PLAIN: [&str; 10] = [
+    "--lr-schedule",
+    "constant",
+    "--dropout",
+    "0",
+    "--label-smoothing",
+    "0",
+    "--weight-decay",
+    "0",
+    "--no-augment",
+    "--activation",
+];
+
+/// The layer sizes given by a config's `--hidden`.
+fn config_sizes(flags: &[&str]) -> Vec<usize> {
+    let hidden = flags.iter().position(|f| *f == "--hidden").map(|i| flags[i + 1]).unwrap_or("");
+    let mut sizes = vec![784];
+    sizes.extend(hidden.split(',').filter(|s| !s.is_empty()).map(|s| s.parse::<usize>().unwrap()));
+    sizes.push(10);
+    sizes
+}
 
 /// Analytic FLOP of one training epoch of `n` samples through layers `sizes`: the forward
 /// products `2·Σ in·out`, the weight gradients `2·Σ in·out`, and the input gradients of every
@@ -162,17 +206,17 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRep
     }
     let tmp = std::env::temp_dir().join(format!("ffnn-bench-{}", std::process::id()));
     let train_samples = 60_000;
-    for (name, preset) in CONFIGS {
-        let config = preset.config();
-        let mut sizes = vec![784];
-        sizes.extend(&config.hidden);
-        sizes.push(10);
+    for (name, flags) in CONFIGS {
+        let sizes = config_sizes(flags);
         let gflop = flop_per_epoch(&sizes, train_samples) / 1e9;
         for &threads in &options.threads {
             let (mut ours, mut theirs) = (vec![], vec![]);
             for _ in 0..options.repeats {
                 let mut cmd = Command::new(&options.exe);
-                cmd.args(["train", "--preset", preset.name(), "--eval-every", "0", "--json"])
+                cmd.args(["train", "--eval-every", "0", "--json"])
+                    .args(flags)
+                    .args(PLAIN)
+                    .arg("relu")
                     .arg("--epochs")
                     .arg(options.epochs.to_string())
                     .arg("--threads")
@@ -181,7 +225,7 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRep
                     .arg(&options.data)
                     .arg("--out")
                     .arg(&tmp);
-                ours.push(run_json(&mut cmd, &format!("ffnn train --preset {}", preset.name()))?);
+                ours.push(run_json(&mut cmd, &format!("ffnn train ({name})"))?);
                 if let Some((python, script)) = &options.torch {
                     let mut cmd = Command::new(python);
                     cmd.arg(script)
@@ -234,13 +278,10 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRep
     if !options.training_only {
         let data = load_dataset(&options.data)?;
         let (x, _) = data.test.to_matrix();
-        for (name, preset) in CONFIGS {
-            let config = preset.config();
-            let mut sizes = vec![784];
-            sizes.extend(&config.hidden);
-            sizes.push(10);
+        for (name, flags) in CONFIGS {
+            let sizes = config_sizes(flags);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-            let model = Model::new(&sizes, config.activation, config.init, &mut rng);
+            let model = Model::new(&sizes, crate::nn::Activation::Relu, crate::nn::Init::Torch, &mut rng);
             for &threads in &options.threads {
                 crate::parallel::set_threads(threads);
                 let point = inference(name, &model, &x, threads);

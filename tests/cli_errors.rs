@@ -152,7 +152,7 @@ fn unknown_or_bad_flag_values() {
         ),
         (
             &["train", "--preset", "huge"],
-            "error: invalid value 'huge' for '--preset <PRESET>' [possible values: one-layer, mlp, wide]",
+            "error: invalid value 'huge' for '--preset <PRESET>' [possible values: one-layer, mlp, wide, best]",
         ),
         (
             &["train", "--hidden", "256,x"],

@@ -147,7 +147,21 @@ fn divergence_stops_with_one_line_and_keeps_the_last_checkpoint() {
     // regression with α = 100 oscillates with growing logits and crosses the threshold a few
     // epochs in (found by trying; the run is deterministic).
     write_idx_dataset(&tmp.path().join("d"), 40, 10, 4, 4);
-    let args = ["train", "--data", "d", "--out", "run", "--optimizer", "sgd", "--lr", "100", "--hidden", "", "--init", "normal"];
+    let args = [
+        "train",
+        "--preset",
+        "one-layer",
+        "--data",
+        "d",
+        "--out",
+        "run",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "100",
+        "--init",
+        "normal",
+    ];
     let more = ["--batch-size", "10", "--epochs", "50", "--checkpoint-every", "1", "--eval-every", "1"];
     let run = ffnn(&[&args[..], &more[..]].concat(), tmp.path(), &[]);
     assert_eq!(run.code, 1, "{}", run.stderr);

@@ -1,7 +1,8 @@
 //! Named configurations: the seed's exercises and the benchmark's standard configs
 //! (`../shared/anchors/README.md`: `softmax`, `mlp`, `wide`).
 
-use super::{Length, TrainConfig};
+use super::{Length, Schedule, TrainConfig};
+use crate::data::augment::Augment;
 use crate::nn::{Activation, Init};
 use crate::optim::Optimizer;
 use serde::Serialize;
@@ -14,10 +15,15 @@ pub enum Preset {
     /// The benchmark calls this config `softmax`.
     #[value(alias = "softmax")]
     OneLayer,
-    /// Exercise 1.4: 784-256-128-10 ReLU, Adam α = 1e-3, batch 128, PyTorch's init, 20 epochs.
+    /// Exercise 1.4: 784-256-128-10 ReLU, AdamW α = 1e-3 (λ = 0.05) with a cosine schedule,
+    /// dropout 0.1, label smoothing 0.1, batch 128, PyTorch's init, 20 epochs.
     Mlp,
     /// 784-800-10 ReLU, SGD with momentum 0.9, α = 0.05, batch 128, PyTorch's init, 10 epochs.
     Wide,
+    /// The most accurate dense network within minutes: 784-1024-1024-10 ReLU, dropout 0.2,
+    /// AdamW (α = 1e-3, λ = 0.05) on a one-cycle schedule, label smoothing 0.05, batch 128,
+    /// every batch distorted (affine + elastic), 40 epochs.
+    Best,
 }
 
 impl Preset {
@@ -27,6 +33,7 @@ impl Preset {
             Preset::OneLayer => "one-layer",
             Preset::Mlp => "mlp",
             Preset::Wide => "wide",
+            Preset::Best => "best",
         }
     }
 
@@ -43,12 +50,18 @@ impl Preset {
                 length: Length::Epochs(10),
                 ..base
             },
+            // Chosen on a 5000-image validation split (`--val 5000`): constant Adam 97.64%,
+            // cosine 97.84%, + label smoothing 98.16%, + weight decay and dropout 98.24%.
             Preset::Mlp => TrainConfig {
                 hidden: vec![256, 128],
                 activation: Activation::Relu,
                 init: Init::Torch,
                 optimizer: Optimizer::adam(),
                 learning_rate: 1e-3,
+                schedule: Schedule::Cosine { warmup_fraction: 0.0 },
+                weight_decay: 0.05,
+                dropout: 0.1,
+                label_smoothing: 0.1,
                 batch_size: 128,
                 length: Length::Epochs(20),
                 ..base
@@ -61,6 +74,22 @@ impl Preset {
                 learning_rate: 0.05,
                 batch_size: 128,
                 length: Length::Epochs(10),
+                ..base
+            },
+            Preset::Best => TrainConfig {
+                hidden: vec![1024, 1024],
+                activation: Activation::Relu,
+                init: Init::Torch,
+                optimizer: Optimizer::adam(),
+                learning_rate: 1e-3,
+                schedule: Schedule::OneCycle { warmup_fraction: 0.3 },
+                weight_decay: 0.05,
+                dropout: 0.2,
+                label_smoothing: 0.05,
+                augment: Some(Augment::default()),
+                batch_size: 128,
+                length: Length::Epochs(40),
+                eval_every: 469,
                 ..base
             },
         }
