@@ -3,6 +3,9 @@
 use std::io::Cursor;
 use std::path::Path;
 
+/// The most pixels an image may have (64 Mi): bounds the memory a hostile header can ask for.
+pub const MAX_PIXELS: u64 = 1 << 26;
+
 /// A decoded grayscale image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GrayImage {
@@ -19,6 +22,11 @@ pub fn decode_gray_png(bytes: &[u8]) -> Result<GrayImage, String> {
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().map_err(|e| format!("not a PNG image ({e})"))?;
+    // The header may claim any size: refuse what no dataset image is before allocating for it.
+    let (w, h) = (reader.info().width as u64, reader.info().height as u64);
+    if w * h > MAX_PIXELS {
+        return Err(format!("PNG image too large ({w}×{h} pixels; at most {MAX_PIXELS})"));
+    }
     let size = reader.output_buffer_size().ok_or("PNG image too large")?;
     let mut buf = vec![0; size];
     let info = reader.next_frame(&mut buf).map_err(|e| format!("corrupt PNG image ({e})"))?;
