@@ -15,8 +15,8 @@ pub enum Preset {
     /// The benchmark calls this config `softmax`.
     #[value(alias = "softmax")]
     OneLayer,
-    /// Exercise 1.4: 784-256-128-10 ReLU, AdamW α = 1e-3 (λ = 0.05) with a cosine schedule,
-    /// dropout 0.1, label smoothing 0.1, batch 128, PyTorch's init, 20 epochs.
+    /// Exercise 1.4: 784-256-128-10 ReLU, AdamW α = 2e-3 (λ = 0.1) with a cosine schedule,
+    /// dropout 0.1, label smoothing 0.1, batch 128, PyTorch's init, 30 epochs.
     Mlp,
     /// 784-800-10 ReLU, SGD with momentum 0.9, α = 0.05, batch 128, PyTorch's init, 10 epochs.
     Wide,
@@ -50,20 +50,21 @@ impl Preset {
                 length: Length::Epochs(10),
                 ..base
             },
-            // Chosen on a 5000-image validation split (`--val 5000`): constant Adam 97.64%,
-            // cosine 97.84%, + label smoothing 98.16%, + weight decay and dropout 98.24%.
+            // Chosen on a 5000-image validation split (`--val 5000`, 20 epochs unless said):
+            // constant Adam 97.64%, cosine 97.84%, + label smoothing 98.16%, + weight decay 0.05
+            // and dropout 0.1 98.24%; 30 epochs 98.22%, with α = 2e-3 and λ = 0.1 98.34%.
             Preset::Mlp => TrainConfig {
                 hidden: vec![256, 128],
                 activation: Activation::Relu,
                 init: Init::Torch,
                 optimizer: Optimizer::adam(),
-                learning_rate: 1e-3,
+                learning_rate: 2e-3,
                 schedule: Schedule::Cosine { warmup_fraction: 0.0 },
-                weight_decay: 0.05,
+                weight_decay: 0.1,
                 dropout: 0.1,
                 label_smoothing: 0.1,
                 batch_size: 128,
-                length: Length::Epochs(20),
+                length: Length::Epochs(30),
                 ..base
             },
             Preset::Wide => TrainConfig {
