@@ -15,7 +15,8 @@
 //! | [`optim`] | `update_parameters`: SGD, momentum, Adam |
 //! | [`data`] | IDX and PNG-tree datasets, `random_mini_batches`, download |
 //! | [`train`] | `train_model`, its history, evaluation |
-//! | [`plot`] | training curves and first-layer weight images |
+//! | [`plot`] | training curves, first-layer weight images, sample grids |
+//! | [`report`] | the self-contained `report.html` of a run |
 //! | [`bench`] | `ffnn bench`: GEMM peak, training and inference speed |
 //! | [`cli`] | the `ffnn` command |
 //!
@@ -64,6 +65,7 @@ pub mod nn;
 pub mod optim;
 pub mod parallel;
 pub mod plot;
+pub mod report;
 pub mod tensor;
 pub mod train;
 

@@ -3,6 +3,19 @@
 
 mod common;
 
+/// A history.csv without its `seconds` column: training time is measured, not computed, so it
+/// is the one column that differs between two identical runs.
+fn without_seconds(csv: &str) -> String {
+    csv.lines()
+        .map(|l| {
+            let mut cols: Vec<&str> = l.split(',').collect();
+            cols.remove(2);
+            cols.join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 use common::*;
 use ffnn::data::image::encode_png;
 use ffnn::data::load_dataset;
@@ -33,23 +46,47 @@ fn one_layer_preset_reaches_90_percent_and_writes_the_run_folder() {
         "cost.svg",
         "accuracy.png",
         "accuracy.svg",
+        "learning_rate.svg",
         "weights.png",
         "summary.json",
+        "report.html",
     ] {
         assert!(dir.join(f).is_file(), "{f} missing");
     }
+    // The report: self-contained, every section, on this real run.
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let sections = [
+        "Results",
+        "Settings",
+        "Training curves",
+        "First-layer weights",
+        "Confusion matrix",
+        "Per class",
+        "Most confident mistakes",
+    ];
+    for section in sections {
+        assert!(report.contains(&format!("<h2>{section}</h2>")), "{section} missing from report.html");
+    }
+    for external in ["http:", "https:", "src=\"//", "href=\"//", "url("] {
+        assert!(!report.contains(external), "report.html refers to another host ({external})");
+    }
+    assert_eq!(report.matches("<figure>").count(), 24, "24 confident mistakes");
+    assert!(report.contains(&format!("{:.2}%", acc * 100.0)), "the test accuracy");
+    assert!(report.contains("784-10 (softmax regression)"));
     let csv = std::fs::read_to_string(dir.join("history.csv")).unwrap();
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "iteration,epoch,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy"
+        "iteration,epoch,seconds,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy"
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 60, "every 100 of 6000 iterations");
     assert_eq!(rows[0][0], "100");
     assert_eq!(rows.last().unwrap()[0], "6000");
-    assert_eq!(rows[0][2], "0.1", "the learning rate of the step");
-    let last_test: f64 = rows.last().unwrap()[8].parse().unwrap();
+    assert_eq!(rows[0][3], "0.1", "the learning rate of the step");
+    let seconds: Vec<f64> = rows.iter().map(|r| r[2].parse().unwrap()).collect();
+    assert!(seconds.windows(2).all(|w| w[0] <= w[1]) && seconds[0] > 0.0, "training seconds grow");
+    let last_test: f64 = rows.last().unwrap()[9].parse().unwrap();
     assert!((last_test - acc).abs() < 1e-6, "the last history row is the final test accuracy");
     let svg = std::fs::read_to_string(dir.join("cost.svg")).unwrap();
     assert!(svg.contains("iteration") && svg.contains("test") && svg.contains("Cost"));
@@ -112,7 +149,10 @@ fn same_seed_and_threads_give_bit_identical_runs() {
         let run = ffnn(&args, tmp.path(), &[]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let dir = tmp.path().join(out);
-        (std::fs::read(dir.join("history.csv")).unwrap(), load_model(&dir.join("model.safetensors")).unwrap())
+        (
+            without_seconds(&std::fs::read_to_string(dir.join("history.csv")).unwrap()),
+            load_model(&dir.join("model.safetensors")).unwrap(),
+        )
     };
     let a = train("a", "7");
     let b = train("b", "7");

@@ -3,6 +3,19 @@
 
 mod common;
 
+/// A history.csv without its `seconds` column: training time is measured, not computed, so it
+/// is the one column that differs between two identical runs.
+fn without_seconds(csv: &str) -> String {
+    csv.lines()
+        .map(|l| {
+            let mut cols: Vec<&str> = l.split(',').collect();
+            cols.remove(2);
+            cols.join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 use common::*;
 use ffnn::nn::model_file::load_model;
 use ffnn::train::Checkpoint;
@@ -54,7 +67,10 @@ fn train_args<'a>(data: &'a str, out: &'a str) -> Vec<&'a str> {
 }
 
 fn finished(dir: &Path) -> (String, ffnn::nn::Model) {
-    (std::fs::read_to_string(dir.join("history.csv")).unwrap(), load_model(&dir.join("model.safetensors")).unwrap())
+    (
+        without_seconds(&std::fs::read_to_string(dir.join("history.csv")).unwrap()),
+        load_model(&dir.join("model.safetensors")).unwrap(),
+    )
 }
 
 fn reference(data: &str, tmp: &Path) -> (String, ffnn::nn::Model) {
@@ -218,9 +234,9 @@ fn a_full_disk_gives_a_clear_error_and_keeps_the_previous_files() {
     write_idx_dataset(&tmp.path().join("d"), 200, 20, 4, 28);
     let disk = tmp.path().join("disk");
     std::fs::create_dir(&disk).unwrap();
-    // A 600 KB file system: room for one small run, not for a second set of files beside it.
+    // A 3 MB file system: room for one small run (model, plots, report), then filled up.
     let mounted =
-        Command::new("mount").args(["-t", "tmpfs", "-o", "size=600k", "tmpfs"]).arg(&disk).status().is_ok_and(|s| s.success());
+        Command::new("mount").args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"]).arg(&disk).status().is_ok_and(|s| s.success());
     if !mounted {
         eprintln!("skipping: cannot mount a small tmpfs here (needs root)");
         return;
@@ -232,7 +248,7 @@ fn a_full_disk_gives_a_clear_error_and_keeps_the_previous_files() {
     let model_before = std::fs::read(disk.join("run/model.safetensors")).unwrap();
     // Fill the disk, then train again into the same folder.
     let filler = disk.join("filler");
-    let _ = std::fs::write(&filler, vec![0u8; 600 * 1024]);
+    let _ = std::fs::write(&filler, vec![0u8; 3 * 1024 * 1024]);
     let run = ffnn(&args, tmp.path(), &[]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("no space left on device (nothing was replaced)"), "{}", run.stderr);

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod download;
 pub mod eval;
 pub mod predict;
+pub mod report;
 pub mod train;
 
 use crate::error::Error;
@@ -27,6 +28,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Classify PNG images with a saved model.
     Predict(predict::PredictArgs),
+    /// Write RUN_DIR/report.html: settings, results, curves, weights, confusion matrix, mistakes.
+    Report(report::ReportArgs),
     /// Download MNIST (checksums verified) into a folder.
     Download(download::DownloadArgs),
     /// Measure speed: GEMM peak, training throughput (optionally against PyTorch), inference.
@@ -106,6 +109,7 @@ pub fn main() -> i32 {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Report(args) => report::run(args),
         Command::Download(args) => download::run(args),
         Command::Bench(args) => bench::run_cli(args),
     };

@@ -466,8 +466,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if result.interrupted {
         result.history.write_csv(&history_path)?;
         crate::plot::plot_history(&result.history, &run_dir)?;
+        crate::report::write_report(&run_dir, Some(&data_path))?;
         eprintln!(
-            "interrupted at iteration {} ({:.2} epochs); checkpoint, history and plots are in {}/",
+            "interrupted at iteration {} ({:.2} epochs); checkpoint, history, plots and report.html are in {}/",
             result.iterations,
             result.epochs,
             run_dir.display()
@@ -485,7 +486,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         parameters: model.parameter_count(),
         config,
         threads,
-        data: data_path,
+        data: data_path.clone(),
         run_dir: run_dir.clone(),
         test_accuracy: test.accuracy,
         test_loss: test.loss,
@@ -506,6 +507,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     crate::plot::write_weight_image(model, &run_dir.join("weights.png"))?;
     let json = serde_json::to_string(&summary)?;
     crate::atomic_file::write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
+    crate::report::write_report(&run_dir, Some(&data_path))?;
 
     if args.json {
         println!("{json}");
@@ -523,7 +525,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             result.iterations, result.epochs, result.train_seconds, summary.samples_per_second
         );
         eprintln!(
-            "wrote {}/: model.safetensors, history.csv, cost.png/.svg, accuracy.png/.svg, weights.png, summary.json",
+            "wrote {}/: report.html, model.safetensors, history.csv, cost/accuracy/learning_rate .png/.svg, weights.png, summary.json",
             run_dir.display()
         );
     }

@@ -2,7 +2,7 @@
 //! as PNG and SVG.
 
 use crate::error::{Error, Result};
-use crate::train::History;
+use crate::train::{History, HistoryRow};
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
@@ -27,6 +27,7 @@ pub struct Series<'a> {
 const SIZE: (u32, u32) = (900, 560);
 const TRAIN_COLOR: RGBColor = RGBColor(31, 119, 180);
 const TEST_COLOR: RGBColor = RGBColor(214, 39, 40);
+const VAL_COLOR: RGBColor = RGBColor(44, 160, 44);
 
 fn draw<DB: DrawingBackend>(backend: DB, title: &str, y_label: &str, series: &[Series]) -> std::result::Result<(), String>
 where
@@ -93,22 +94,52 @@ pub fn render_curve(title: &str, y_label: &str, series: &[Series]) -> std::resul
     Ok((png, svg))
 }
 
-/// Writes `cost.png`, `cost.svg`, `accuracy.png` and `accuracy.svg` into `dir`.
+/// Writes `cost`, `accuracy` and `learning_rate`, each `.png` and `.svg`, into `dir`:
+/// train (the current mini-batch), validation and test series where the history has them.
 pub fn plot_history(history: &History, dir: &Path) -> Result<()> {
-    let train =
-        |f: fn(&crate::train::HistoryRow) -> f32| history.rows.iter().map(|r| (r.iteration as f64, f(r) as f64)).collect();
-    let test = |f: fn(&crate::train::HistoryRow) -> Option<f32>| {
-        history.rows.iter().filter_map(|r| f(r).map(|v| (r.iteration as f64, v as f64))).collect::<Vec<_>>()
-    };
-    let charts = [
-        ("cost", "Cost (cross-entropy)", "cost J", train(|r| r.train_loss), test(|r| r.test_loss)),
-        ("accuracy", "Classification accuracy", "accuracy", train(|r| r.train_accuracy), test(|r| r.test_accuracy)),
+    type Get = fn(&HistoryRow) -> Option<f32>;
+    type Chart<'a> = (&'a str, &'a str, &'a str, [(&'a str, RGBColor, Get); 3]);
+    let points = |f: Get| history.rows.iter().filter_map(|r| f(r).map(|v| (r.iteration as f64, v as f64))).collect::<Vec<_>>();
+    let charts: [Chart; 2] = [
+        (
+            "cost",
+            "Cost (cross-entropy)",
+            "cost J",
+            [
+                ("train (current mini-batch)", TRAIN_COLOR, |r| Some(r.train_loss)),
+                ("validation", VAL_COLOR, |r| r.val_loss),
+                ("test", TEST_COLOR, |r| r.test_loss),
+            ],
+        ),
+        (
+            "accuracy",
+            "Classification accuracy",
+            "accuracy",
+            [
+                ("train (current mini-batch)", TRAIN_COLOR, |r| Some(r.train_accuracy)),
+                ("validation", VAL_COLOR, |r| r.val_accuracy),
+                ("test", TEST_COLOR, |r| r.test_accuracy),
+            ],
+        ),
     ];
-    for (file, title, y_label, train_points, test_points) in charts {
-        let mut series = vec![Series { name: "train (current mini-batch)", color: TRAIN_COLOR, points: train_points }];
-        if !test_points.is_empty() {
-            series.push(Series { name: "test", color: TEST_COLOR, points: test_points });
-        }
+    let mut all: Vec<(&str, &str, &str, Vec<Series>)> = charts
+        .iter()
+        .map(|(file, title, y, lines)| {
+            let series = lines
+                .iter()
+                .map(|(name, color, get)| Series { name, color: *color, points: points(*get) })
+                .filter(|s| !s.points.is_empty())
+                .collect();
+            (*file, *title, *y, series)
+        })
+        .collect();
+    all.push((
+        "learning_rate",
+        "Learning rate",
+        "α",
+        vec![Series { name: "learning rate", color: TRAIN_COLOR, points: points(|r| Some(r.learning_rate)) }],
+    ));
+    for (file, title, y_label, series) in all {
         let (png, svg) = render_curve(title, y_label, &series)
             .map_err(|e| Error::file(dir.join(format!("{file}.png")), format!("cannot draw the plot ({e})")))?;
         crate::atomic_file::write_atomic(&dir.join(format!("{file}.png")), &png)?;

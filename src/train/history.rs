@@ -14,6 +14,9 @@ pub struct HistoryRow {
     pub iteration: usize,
     /// The epoch this iteration belongs to (1-based).
     pub epoch: usize,
+    /// Seconds of training (the steps alone) up to this iteration.
+    #[serde(default)]
+    pub seconds: f64,
     /// The learning rate of this iteration's step.
     #[serde(default)]
     pub learning_rate: f32,
@@ -45,19 +48,20 @@ impl History {
     }
 
     /// The history as CSV:
-    /// `iteration,epoch,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy`
+    /// `iteration,epoch,seconds,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy`
     /// (validation and test columns empty when there was no such set).
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "iteration,epoch,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy\n",
+            "iteration,epoch,seconds,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy\n",
         );
         let opt = |v: Option<f32>| v.map(|x| x.to_string()).unwrap_or_default();
         for r in &self.rows {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{}",
+                "{},{},{:.3},{},{},{},{},{},{},{}",
                 r.iteration,
                 r.epoch,
+                r.seconds,
                 r.learning_rate,
                 r.train_loss,
                 r.train_accuracy,

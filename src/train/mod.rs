@@ -327,6 +327,7 @@ pub fn train_model_with(
                 run.history.rows.push(HistoryRow {
                     iteration,
                     epoch,
+                    seconds: run.train_seconds,
                     learning_rate,
                     train_loss: loss,
                     train_accuracy: accuracy,

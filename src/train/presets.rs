@@ -22,7 +22,7 @@ pub enum Preset {
     Wide,
     /// The most accurate dense network within minutes: 784-1024-1024-10 ReLU, dropout 0.2,
     /// AdamW (α = 1e-3, λ = 0.05) on a one-cycle schedule, label smoothing 0.05, batch 128,
-    /// every batch distorted (affine + elastic), 40 epochs.
+    /// every batch distorted (affine + elastic), 80 epochs (about 9.5 minutes on 2 cores).
     Best,
 }
 
@@ -89,7 +89,7 @@ impl Preset {
                 label_smoothing: 0.05,
                 augment: Some(Augment::default()),
                 batch_size: 128,
-                length: Length::Epochs(40),
+                length: Length::Epochs(80),
                 eval_every: 469,
                 ..base
             },

@@ -1,0 +1,279 @@
+//! `report.html`: one self-contained page per run (styles inline, images as data URIs, no
+//! request to any other host) with the run's settings, results, the curves of Exercise 1.3,
+//! the first-layer weights, the confusion matrix, per-class precision/recall/F1, and the test
+//! images the model got wrong with the highest confidence.
+
+use crate::data::image::encode_png;
+use crate::data::load_dataset;
+use crate::error::{Error, Result, io_error};
+use crate::nn::model_file::load_model;
+use crate::nn::{Model, ModelState, model_forward, softmax};
+use crate::tensor::Matrix;
+use base64::Engine;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn data_uri(mime: &str, bytes: &[u8]) -> String {
+    format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The run's settings and results: `summary.json`, or for an interrupted run the checkpoint's.
+fn read_summary(run_dir: &Path) -> Result<(serde_json::Value, bool)> {
+    let path = run_dir.join("summary.json");
+    if path.is_file() {
+        let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
+        let v = serde_json::from_str(&text).map_err(|e| Error::file(&path, format!("not a run summary ({e})")))?;
+        return Ok((v, true));
+    }
+    let checkpoint = run_dir.join(crate::cli::train::CHECKPOINT);
+    if checkpoint.is_file() {
+        let (c, meta) = crate::train::Checkpoint::load(&checkpoint)?;
+        let v = serde_json::json!({
+            "config": c.config, "data": meta.get("ffnn.data"), "threads": meta.get("ffnn.threads"),
+            "preset": meta.get("ffnn.preset"), "iterations": c.iteration, "train_seconds": c.train_seconds,
+            "samples_per_second": c.samples as f64 / c.train_seconds.max(1e-9),
+        });
+        return Ok((v, false));
+    }
+    Err(Error::file(run_dir, "not a run folder (no summary.json or checkpoint.safetensors)"))
+}
+
+/// Writes `RUN_DIR/report.html` and returns its path. `data` overrides the dataset recorded
+/// in the run (for the confusion matrix and the mistakes).
+pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
+    let (summary, finished) = read_summary(run_dir)?;
+    let model_path = if run_dir.join("model.safetensors").is_file() {
+        run_dir.join("model.safetensors")
+    } else {
+        run_dir.join(crate::cli::train::CHECKPOINT)
+    };
+    let model = load_model(&model_path)?;
+    let data_path: PathBuf = match data {
+        Some(d) => d.to_path_buf(),
+        None => summary["data"]
+            .as_str()
+            .map(PathBuf::from)
+            .ok_or_else(|| Error::file(run_dir, "the run does not record its data; pass --data"))?,
+    };
+    let split = load_dataset(&data_path)?;
+    let test = &split.test;
+    if test.pixels() != model.inputs() {
+        return Err(Error::file(
+            &data_path,
+            format!("its images are {}×{}, the model takes {} inputs", test.width, test.height, model.inputs()),
+        ));
+    }
+    let history = std::fs::read_to_string(run_dir.join("history.csv")).unwrap_or_default();
+
+    // Probabilities of every test image, in chunks.
+    let classes = model.classes();
+    let (probs, predicted) = probabilities(&model, test);
+    let mut confusion = vec![vec![0usize; classes]; classes];
+    for (i, &p) in predicted.iter().enumerate() {
+        confusion[test.labels[i] as usize][p] += 1;
+    }
+    let correct: usize = (0..classes).map(|c| confusion[c][c]).sum();
+    let accuracy = correct as f64 / test.len() as f64;
+
+    let mut html = String::new();
+    let title = format!("ffnn run {}", run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    let _ = write!(
+        html,
+        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main><h1>{}</h1>",
+        escape(&title),
+        escape(&title)
+    );
+    if !finished {
+        html += "<p class=note>This run was interrupted; the model is its last checkpoint.</p>";
+    }
+
+    // Results.
+    let f = |k: &str| summary[k].as_f64();
+    html += "<h2>Results</h2><div class=cards>";
+    let card = |html: &mut String, label: &str, value: String| {
+        let _ = write!(html, "<div class=card><div class=label>{label}</div><div class=value>{value}</div></div>");
+    };
+    card(&mut html, "test accuracy", format!("{:.2}%", accuracy * 100.0));
+    if let Some(l) = f("test_loss") {
+        card(&mut html, "test loss", format!("{l:.4}"));
+    }
+    if let (Some(a), Some(l)) = (f("train_accuracy"), f("train_loss")) {
+        card(&mut html, "train accuracy", format!("{:.2}%", a * 100.0));
+        card(&mut html, "train loss", format!("{l:.4}"));
+    }
+    if let Some(s) = f("train_seconds") {
+        card(&mut html, "training time", format!("{s:.1} s"));
+    }
+    if let Some(s) = f("samples_per_second") {
+        card(&mut html, "samples / s", format!("{s:.0}"));
+    }
+    html += "</div>";
+
+    // Settings.
+    let config = &summary["config"];
+    html += "<h2>Settings</h2><table class=settings>";
+    let row = |html: &mut String, k: &str, v: String| {
+        let _ = write!(html, "<tr><th>{k}</th><td>{}</td></tr>", escape(&v));
+    };
+    row(&mut html, "architecture", model.describe());
+    row(&mut html, "parameters", model.parameter_count().to_string());
+    row(&mut html, "activation", model.activation.name().to_string());
+    row(&mut html, "optimizer", config["optimizer"].to_string());
+    row(&mut html, "learning rate", format!("{} ({})", config["learning_rate"], config["schedule"]));
+    row(
+        &mut html,
+        "regularization",
+        format!(
+            "weight decay {}, dropout {}, label smoothing {}",
+            config["weight_decay"], config["dropout"], config["label_smoothing"]
+        ),
+    );
+    row(&mut html, "augmentation", config["augment"].to_string());
+    row(&mut html, "batch size", config["batch_size"].to_string());
+    row(
+        &mut html,
+        "length",
+        format!("{} ({} iterations run, {} epochs)", config["length"], summary["iterations"], summary["epochs"]),
+    );
+    row(&mut html, "initialization", config["init"].to_string());
+    row(&mut html, "seed", config["seed"].to_string());
+    row(&mut html, "threads", summary["threads"].to_string());
+    row(
+        &mut html,
+        "data",
+        format!(
+            "{} ({} train / {} test images of {}×{})",
+            data_path.display(),
+            split.train.len(),
+            test.len(),
+            test.width,
+            test.height
+        ),
+    );
+    row(&mut html, "preset", summary["preset"].as_str().unwrap_or("-").to_string());
+    row(&mut html, "ffnn version", env!("CARGO_PKG_VERSION").to_string());
+    html += "</table>";
+
+    // Curves.
+    html += "<h2>Training curves</h2><p>Train: the cost and accuracy of the mini-batch of that iteration; validation and test: the whole set.</p><div class=grid2>";
+    for name in ["cost", "accuracy", "learning_rate"] {
+        if let Ok(svg) = std::fs::read(run_dir.join(format!("{name}.svg"))) {
+            let _ = write!(html, "<img class=plot alt=\"{name}\" src=\"{}\">", data_uri("image/svg+xml", &svg));
+        }
+    }
+    html += "</div>";
+    if history.lines().count() > 1 {
+        let _ = write!(
+            html,
+            "<details><summary>history.csv ({} rows)</summary><pre>{}</pre></details>",
+            history.lines().count() - 1,
+            escape(&history)
+        );
+    }
+
+    // Weights.
+    let (w, h, rgb) = crate::plot::weight_image(&model, 64);
+    let _ = write!(
+        html,
+        "<h2>First-layer weights</h2><p>Each tile is one unit of the first layer: its weight on every pixel. Blue pixels raise the unit's \
+         input when lit, red ones lower it, white ones do not matter; each tile is scaled to its own largest weight. For a one-layer \
+         model the tiles are the templates of the ten digits.</p><img class=weights alt=\"first-layer weights\" src=\"{}\">",
+        data_uri("image/png", &encode_png(w, h, 3, &rgb))
+    );
+
+    // Confusion matrix.
+    html += "<h2>Confusion matrix</h2><p>Rows: true class; columns: predicted class; shade: share of the row.</p><div class=scroll><table class=confusion><tr><th></th>";
+    for c in 0..classes {
+        let _ = write!(html, "<th>{c}</th>");
+    }
+    html += "</tr>";
+    for (t, row) in confusion.iter().enumerate() {
+        let total: usize = row.iter().sum::<usize>().max(1);
+        let _ = write!(html, "<tr><th>{t}</th>");
+        for (p, &n) in row.iter().enumerate() {
+            let share = n as f64 / total as f64;
+            let color = if p == t {
+                format!("rgba(44,160,44,{:.3})", share)
+            } else {
+                format!("rgba(214,39,40,{:.3})", (share * 5.0).min(1.0))
+            };
+            let _ = write!(html, "<td style=\"background:{color}\">{n}</td>");
+        }
+        html += "</tr>";
+    }
+    html += "</table></div>";
+
+    // Per-class metrics.
+    html += "<h2>Per class</h2><table class=metrics><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>";
+    for (c, row) in confusion.iter().enumerate() {
+        let tp = row[c] as f64;
+        let predicted_c: usize = confusion.iter().map(|r| r[c]).sum();
+        let support: usize = row.iter().sum();
+        let precision = if predicted_c > 0 { tp / predicted_c as f64 } else { 0.0 };
+        let recall = if support > 0 { tp / support as f64 } else { 0.0 };
+        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+        let _ =
+            write!(html, "<tr><td>{c}</td><td>{precision:.4}</td><td>{recall:.4}</td><td>{f1:.4}</td><td>{support}</td></tr>");
+    }
+    html += "</table>";
+
+    // The most confident mistakes.
+    let mut mistakes: Vec<(usize, f32)> =
+        (0..test.len()).filter(|&i| predicted[i] != test.labels[i] as usize).map(|i| (i, probs.row(i)[predicted[i]])).collect();
+    mistakes.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let _ = write!(
+        html,
+        "<h2>Most confident mistakes</h2><p>The {} test images (of {} wrong) the model got wrong with the highest confidence.</p><div class=mistakes>",
+        mistakes.len().min(24),
+        mistakes.len()
+    );
+    for &(i, p) in mistakes.iter().take(24) {
+        let png = encode_png(test.width, test.height, 1, test.image(i));
+        let _ = write!(
+            html,
+            "<figure><img alt=\"test image {i}\" src=\"{}\"><figcaption>#{i}<br>true <b>{}</b>, predicted <b>{}</b><br>p = {:.3}</figcaption></figure>",
+            data_uri("image/png", &png),
+            test.labels[i],
+            predicted[i],
+            p
+        );
+    }
+    html += "</div><footer>Written by ffnn ";
+    html += env!("CARGO_PKG_VERSION");
+    html += ".</footer></main></body></html>\n";
+
+    let out = run_dir.join("report.html");
+    crate::atomic_file::write_atomic(&out, html.as_bytes())?;
+    Ok(out)
+}
+
+/// Class probabilities and predicted class of every image of `data`.
+fn probabilities(model: &Model, data: &crate::data::Dataset) -> (Matrix, Vec<usize>) {
+    let mut all = Matrix::zeros(data.len(), model.classes());
+    let (mut x, mut y, mut p) = (Matrix::default(), Vec::new(), Matrix::default());
+    let mut state = ModelState::default();
+    let indices: Vec<usize> = (0..data.len()).collect();
+    for (k, chunk) in indices.chunks(1000).enumerate() {
+        data.gather(chunk, &mut x, &mut y);
+        softmax(model_forward(model, &x, &mut state), &mut p);
+        all.data[k * 1000 * model.classes()..(k * 1000 + chunk.len()) * model.classes()].copy_from_slice(&p.data);
+    }
+    let predicted = all.argmax_rows();
+    (all, predicted)
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;background:#f6f7f9;color:#1d2430}\
+main{max-width:1100px;margin:0 auto;padding:16px}h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:4px}\
+.cards{display:flex;flex-wrap:wrap;gap:10px}.card{background:#fff;border-radius:8px;padding:10px 14px;box-shadow:0 1px 3px #0002;min-width:120px}\
+.label{font-size:.8em;color:#667}.value{font-size:1.4em;font-weight:600}table{border-collapse:collapse;background:#fff}\
+th,td{padding:4px 8px;border:1px solid #e3e5e8;text-align:right}.settings th{text-align:left;background:#fafbfc}.settings td{text-align:left;word-break:break-word}\
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:10px}.plot,.weights{max-width:100%;height:auto;background:#fff}\
+.weights{image-rendering:pixelated}.scroll{overflow-x:auto}.confusion td{min-width:2.5em}\
+.mistakes{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;background:#fff;padding:6px;border-radius:6px;text-align:center;font-size:.8em}\
+figure img{width:84px;height:84px;image-rendering:pixelated;background:#000}pre{overflow-x:auto;font-size:.8em}.note{background:#fff3cd;padding:8px}\
+footer{margin-top:2em;color:#889;font-size:.8em}";
