@@ -182,7 +182,7 @@ impl Drop for Team {
 static TEAM: OnceLock<Mutex<Arc<Team>>> = OnceLock::new();
 
 fn slot() -> &'static Mutex<Arc<Team>> {
-    TEAM.get_or_init(|| Mutex::new(Arc::new(Team::new(available_cores()))))
+    TEAM.get_or_init(|| Mutex::new(Arc::new(Team::new(available_cores().min(MAX_THREADS)))))
 }
 
 /// All cores of the machine.
@@ -193,7 +193,7 @@ pub fn available_cores() -> usize {
 /// Sets the number of threads (at least 1) for all work started afterwards: the team, and
 /// rayon's pool (used to load datasets), whose size can only be set before its first use.
 pub fn set_threads(threads: usize) {
-    let threads = threads.max(1);
+    let threads = threads.clamp(1, MAX_THREADS);
     let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
     let mut team = slot().lock().unwrap();
     if team.threads() != threads {
@@ -237,10 +237,22 @@ pub fn for_each_chunk_mut<T: Send>(data: &mut [T], unit: usize, min_units: usize
     }
     let per_task = units.div_ceil(tasks);
     // Each piece is handed to exactly one thread behind an uncontended lock: the safe way to
-    // give a `&mut` slice to another thread.
-    let pieces: Vec<Mutex<&mut [T]>> = data.chunks_mut(per_task * unit).map(Mutex::new).collect();
-    team.run(pieces.len(), &|i| f(i * per_task, &mut pieces[i].lock().unwrap()));
+    // give a `&mut` slice to another thread. The slots live on the stack: this runs inside
+    // every training step, which must not allocate.
+    let mut pieces: Pieces<Mutex<&mut [T]>> = std::array::from_fn(|_| None);
+    let mut count = 0;
+    for (slot, chunk) in pieces.iter_mut().zip(data.chunks_mut(per_task * unit)) {
+        *slot = Some(Mutex::new(chunk));
+        count += 1;
+    }
+    team.run(count, &|i| f(i * per_task, &mut pieces[i].as_ref().unwrap().lock().unwrap()));
 }
+
+/// The most threads ffnn uses (`--threads` is capped here).
+pub const MAX_THREADS: usize = 64;
+
+/// One slot per thread, on the stack.
+pub type Pieces<T> = [Option<T>; MAX_THREADS];
 
 #[cfg(test)]
 mod tests {

@@ -110,6 +110,9 @@ pub fn update_parameters(model: &mut Model, grads: &Gradients, state: &mut Optim
     }
 }
 
+/// Matching pieces of a parameter, its gradient and two state buffers.
+type Piece<'a> = (&'a mut [f32], &'a [f32], &'a mut [f32], &'a mut [f32]);
+
 /// A rule applied to matching pieces of a parameter, its gradient and up to two state buffers.
 type Rule<'a> = dyn Fn(&mut [f32], &[f32], &mut [f32], &mut [f32]) + Sync + 'a;
 
@@ -127,7 +130,9 @@ fn in_parallel(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], ru
     // Cut every buffer at the same places (empty state buffers stay empty); each piece goes to
     // one thread, behind an uncontended lock: the safe way to hand a `&mut` slice to exactly
     // one other thread.
-    let mut pieces = Vec::with_capacity(threads);
+    // (The slots are on the stack: no allocation in the training step.)
+    let mut pieces: crate::parallel::Pieces<std::sync::Mutex<Piece>> = std::array::from_fn(|_| None);
+    let mut count = 0;
     let (mut p, mut g, mut m, mut v) = (param, grad, m, v);
     while !p.is_empty() {
         let cut = chunk.min(p.len());
@@ -135,11 +140,12 @@ fn in_parallel(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], ru
         let (g0, g1) = g.split_at(if g.is_empty() { 0 } else { cut });
         let (m0, m1) = m.split_at_mut(if m.is_empty() { 0 } else { cut });
         let (v0, v1) = v.split_at_mut(if v.is_empty() { 0 } else { cut });
-        pieces.push(std::sync::Mutex::new((p0, g0, m0, v0)));
+        pieces[count] = Some(std::sync::Mutex::new((p0, g0, m0, v0)));
+        count += 1;
         (p, g, m, v) = (p1, g1, m1, v1);
     }
-    crate::parallel::run(pieces.len(), &|i| {
-        let mut guard = pieces[i].lock().unwrap();
+    crate::parallel::run(count, &|i| {
+        let mut guard = pieces[i].as_ref().unwrap().lock().unwrap();
         let (p, g, m, v) = &mut *guard;
         rule(p, g, m, v);
     });
