@@ -17,6 +17,28 @@ fn data_uri(mime: &str, bytes: &[u8]) -> String {
     format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
+/// A setting for people: `{"kind":"adam","beta1":0.9}` → `adam (beta1 0.9)`, `null` → `none`.
+fn describe(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "none".into(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(map) => {
+            let kind = map.get("kind").and_then(|k| k.as_str()).map(str::to_string);
+            let rest: Vec<String> = map
+                .iter()
+                .filter(|(k, _)| *k != "kind")
+                .map(|(k, v)| format!("{} {}", k.replace('_', " "), describe(v)))
+                .collect();
+            match (kind, rest.is_empty()) {
+                (Some(k), true) => k,
+                (Some(k), false) => format!("{k} ({})", rest.join(", ")),
+                (None, _) => rest.join(", "),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -123,8 +145,8 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     row(&mut html, "architecture", model.describe());
     row(&mut html, "parameters", model.parameter_count().to_string());
     row(&mut html, "activation", model.activation.name().to_string());
-    row(&mut html, "optimizer", config["optimizer"].to_string());
-    row(&mut html, "learning rate", format!("{} ({})", config["learning_rate"], config["schedule"]));
+    row(&mut html, "optimizer", describe(&config["optimizer"]));
+    row(&mut html, "learning rate", format!("{}, schedule {}", config["learning_rate"], describe(&config["schedule"])));
     row(
         &mut html,
         "regularization",
@@ -133,14 +155,14 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
             config["weight_decay"], config["dropout"], config["label_smoothing"]
         ),
     );
-    row(&mut html, "augmentation", config["augment"].to_string());
+    row(&mut html, "augmentation", describe(&config["augment"]));
     row(&mut html, "batch size", config["batch_size"].to_string());
     row(
         &mut html,
         "length",
-        format!("{} ({} iterations run, {} epochs)", config["length"], summary["iterations"], summary["epochs"]),
+        format!("{} ({} iterations run, {} epochs)", describe(&config["length"]), summary["iterations"], summary["epochs"]),
     );
-    row(&mut html, "initialization", config["init"].to_string());
+    row(&mut html, "initialization", describe(&config["init"]));
     row(&mut html, "seed", config["seed"].to_string());
     row(&mut html, "threads", summary["threads"].to_string());
     row(
