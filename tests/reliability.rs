@@ -3,19 +3,6 @@
 
 mod common;
 
-/// A history.csv without its `seconds` column: training time is measured, not computed, so it
-/// is the one column that differs between two identical runs.
-fn without_seconds(csv: &str) -> String {
-    csv.lines()
-        .map(|l| {
-            let mut cols: Vec<&str> = l.split(',').collect();
-            cols.remove(2);
-            cols.join(",")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 use common::*;
 use ffnn::nn::model_file::load_model;
 use ffnn::train::Checkpoint;

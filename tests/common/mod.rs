@@ -160,3 +160,16 @@ pub fn serve(files: std::collections::HashMap<String, Vec<u8>>) -> String {
     });
     url
 }
+
+/// A history.csv without its `seconds` column: training time is measured, not computed, so it
+/// is the one column that differs between two identical runs.
+pub fn without_seconds(csv: &str) -> String {
+    csv.lines()
+        .map(|l| {
+            let mut cols: Vec<&str> = l.split(',').collect();
+            cols.remove(2);
+            cols.join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
