@@ -17,6 +17,7 @@
 //! | [`train`] | `train_model`, its history, evaluation |
 //! | [`plot`] | training curves, first-layer weight images, sample grids |
 //! | [`report`] | the self-contained `report.html` of a run |
+//! | [`serve`] | `ffnn serve`: the drawing page and its JSON API |
 //! | [`bench`] | `ffnn bench`: GEMM peak, training and inference speed |
 //! | [`cli`] | the `ffnn` command |
 //!
@@ -66,6 +67,7 @@ pub mod optim;
 pub mod parallel;
 pub mod plot;
 pub mod report;
+pub mod serve;
 pub mod tensor;
 pub mod train;
 

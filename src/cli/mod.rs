@@ -6,6 +6,7 @@ pub mod download;
 pub mod eval;
 pub mod predict;
 pub mod report;
+pub mod serve;
 pub mod train;
 
 use crate::error::Error;
@@ -30,6 +31,8 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Write RUN_DIR/report.html: settings, results, curves, weights, confusion matrix, mistakes.
     Report(report::ReportArgs),
+    /// Serve a page to draw digits for a model, and its JSON API.
+    Serve(serve::ServeArgs),
     /// Download MNIST (checksums verified) into a folder.
     Download(download::DownloadArgs),
     /// Measure speed: GEMM peak, training throughput (optionally against PyTorch), inference.
@@ -110,6 +113,7 @@ pub fn main() -> i32 {
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Report(args) => report::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Download(args) => download::run(args),
         Command::Bench(args) => bench::run_cli(args),
     };

@@ -1,0 +1,142 @@
+//! `ffnn serve`: a web page to draw digits for a trained model, and the JSON API behind it.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /` | the page (plain HTML/JS/CSS, embedded in the binary, no build step, no CDN) |
+//! | `GET /api/model` | the model card: architecture, input size, test accuracy, weight images |
+//! | `POST /api/predict` | `{"pixels": [h·w numbers in 0..1]}` or a PNG body → `{"class": k, "probabilities": […]}` |
+//!
+//! Bad requests get a 4xx status with `{"error": "…"}`: malformed JSON, a wrong number of
+//! pixels, values that are not finite or outside [0, 1], a PNG of the wrong size, a body over
+//! 1 MB.
+
+use crate::data::image::{decode_gray_png, encode_png};
+use crate::nn::{Model, predict};
+use crate::tensor::Matrix;
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The page, embedded at build time.
+pub const INDEX_HTML: &str = include_str!("index.html");
+
+/// The largest request body accepted.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// What the handlers share: the model and its card.
+pub struct AppState {
+    pub model: Model,
+    pub card: Value,
+}
+
+/// The model card: architecture, input shape, classes, test accuracy (when the file records
+/// it), and the first-layer weight images as a PNG data URI.
+pub fn model_card(model: &Model, test_accuracy: Option<f32>) -> Value {
+    let (w, h, rgb) = crate::plot::weight_image(model, 64);
+    let png = encode_png(w, h, 3, &rgb);
+    json!({
+        "architecture": model.describe(),
+        "sizes": model.sizes(),
+        "activation": model.activation.name(),
+        "input_shape": [model.input_shape.0, model.input_shape.1],
+        "classes": model.classes(),
+        "parameters": model.parameter_count(),
+        "test_accuracy": test_accuracy,
+        "weights_png": format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png)),
+    })
+}
+
+/// The router serving `model`.
+pub fn router(model: Model, test_accuracy: Option<f32>) -> Router {
+    let card = model_card(&model, test_accuracy);
+    let state = Arc::new(AppState { model, card });
+    Router::new()
+        .route("/", get(|| async { Html(INDEX_HTML) }))
+        .route("/api/model", get(|State(s): State<Arc<AppState>>| async move { Json(s.card.clone()) }))
+        .route("/api/predict", post(predict_handler))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Reads the request's pixels: a PNG body, or JSON `{"pixels": [...]}`.
+fn pixels_of(content_type: &str, body: &[u8], model: &Model) -> Result<Vec<f32>, Response> {
+    let (h, w) = model.input_shape;
+    if content_type.starts_with("image/png") || body.starts_with(b"\x89PNG") {
+        let img = decode_gray_png(body).map_err(|e| error(StatusCode::BAD_REQUEST, e))?;
+        if (img.width, img.height) != (w, h) {
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("the image is {}×{} but the model takes {w}×{h} images", img.width, img.height),
+            ));
+        }
+        return Ok(img.pixels.iter().map(|&p| p as f32 / 255.0).collect());
+    }
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("the body is not valid JSON ({e})")))?;
+    let array = value
+        .get("pixels")
+        .and_then(Value::as_array)
+        .ok_or_else(|| error(StatusCode::BAD_REQUEST, "expected {\"pixels\": [numbers]} or a PNG body"))?;
+    if array.len() != model.inputs() {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{} pixels, the model takes {} ({h}×{w})", array.len(), model.inputs()),
+        ));
+    }
+    array
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v.as_f64() {
+            Some(x) if x.is_finite() && (0.0..=1.0).contains(&x) => Ok(x as f32),
+            _ => Err(error(StatusCode::UNPROCESSABLE_ENTITY, format!("pixel {i} is {v}: expected a number in [0, 1]"))),
+        })
+        .collect()
+}
+
+async fn predict_handler(State(s): State<Arc<AppState>>, request: Request<Body>) -> Response {
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let body = match to_bytes(request.into_body(), MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {MAX_BODY} bytes")),
+    };
+    let pixels = match pixels_of(&content_type, &body, &s.model) {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let x = Matrix::from_vec(1, pixels.len(), pixels);
+    let (p, _) = predict(&s.model, &x, None);
+    let probabilities = p.row(0).to_vec();
+    let class = crate::tensor::argmax(&probabilities);
+    Json(json!({ "class": class, "probabilities": probabilities })).into_response()
+}
+
+/// Serves `router` on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router).await
+}
+
+/// Starts a server for `model` on `addr` in a background thread with its own runtime and
+/// returns the address it listens on (port 0 picks a free one).
+pub fn spawn(model: Model, test_accuracy: Option<f32>, addr: &str) -> std::io::Result<std::net::SocketAddr> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    std::thread::Builder::new().name("ffnn-serve".into()).spawn(move || {
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a listening socket");
+            let _ = serve(listener, router(model, test_accuracy)).await;
+        })
+    })?;
+    Ok(local)
+}
