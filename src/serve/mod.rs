@@ -67,13 +67,16 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
+/// A refused request: its status and message.
+type Refusal = (StatusCode, String);
+
 /// Reads the request's pixels: a PNG body, or JSON `{"pixels": [...]}`.
-fn pixels_of(content_type: &str, body: &[u8], model: &Model) -> Result<Vec<f32>, Response> {
+fn pixels_of(content_type: &str, body: &[u8], model: &Model) -> Result<Vec<f32>, Refusal> {
     let (h, w) = model.input_shape;
     if content_type.starts_with("image/png") || body.starts_with(b"\x89PNG") {
-        let img = decode_gray_png(body).map_err(|e| error(StatusCode::BAD_REQUEST, e))?;
+        let img = decode_gray_png(body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
         if (img.width, img.height) != (w, h) {
-            return Err(error(
+            return Err((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("the image is {}×{} but the model takes {w}×{h} images", img.width, img.height),
             ));
@@ -81,13 +84,13 @@ fn pixels_of(content_type: &str, body: &[u8], model: &Model) -> Result<Vec<f32>,
         return Ok(img.pixels.iter().map(|&p| p as f32 / 255.0).collect());
     }
     let value: Value =
-        serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("the body is not valid JSON ({e})")))?;
+        serde_json::from_slice(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("the body is not valid JSON ({e})")))?;
     let array = value
         .get("pixels")
         .and_then(Value::as_array)
-        .ok_or_else(|| error(StatusCode::BAD_REQUEST, "expected {\"pixels\": [numbers]} or a PNG body"))?;
+        .ok_or_else(|| (StatusCode::BAD_REQUEST, "expected {\"pixels\": [numbers]} or a PNG body".to_string()))?;
     if array.len() != model.inputs() {
-        return Err(error(
+        return Err((
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("{} pixels, the model takes {} ({h}×{w})", array.len(), model.inputs()),
         ));
@@ -97,7 +100,7 @@ fn pixels_of(content_type: &str, body: &[u8], model: &Model) -> Result<Vec<f32>,
         .enumerate()
         .map(|(i, v)| match v.as_f64() {
             Some(x) if x.is_finite() && (0.0..=1.0).contains(&x) => Ok(x as f32),
-            _ => Err(error(StatusCode::UNPROCESSABLE_ENTITY, format!("pixel {i} is {v}: expected a number in [0, 1]"))),
+            _ => Err((StatusCode::UNPROCESSABLE_ENTITY, format!("pixel {i} is {v}: expected a number in [0, 1]"))),
         })
         .collect()
 }
@@ -111,7 +114,7 @@ async fn predict_handler(State(s): State<Arc<AppState>>, request: Request<Body>)
     };
     let pixels = match pixels_of(&content_type, &body, &s.model) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err((status, message)) => return error(status, message),
     };
     let x = Matrix::from_vec(1, pixels.len(), pixels);
     let (p, _) = predict(&s.model, &x, None);
