@@ -383,3 +383,65 @@ mod tests {
         assert_eq!(super::flop_per_epoch(&[784, 10], 60_000), 4.0 * 7840.0 * 60_000.0);
     }
 }
+
+/// The result of a load run against `POST /api/predict`.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadReport {
+    pub requests: usize,
+    pub concurrency: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Sends `requests` predictions (a 28×28 test-like image as JSON) from `concurrency` client
+/// threads, each with its own keep-alive connection, to an `ffnn serve` on loopback started
+/// here for `model`; measures throughput and latency.
+pub fn serve_load(model: Model, requests: usize, concurrency: usize) -> Result<LoadReport> {
+    let addr = crate::serve::spawn(model.clone(), None, "127.0.0.1:0")
+        .map_err(|e| Error::invalid(format!("cannot start the server ({e})")))?;
+    let url = format!("http://{addr}/api/predict");
+    let pixels: Vec<f32> = (0..model.inputs()).map(|i| ((i * 37) % 255) as f32 / 255.0).collect();
+    let body = serde_json::json!({ "pixels": pixels }).to_string();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    let results: Vec<(Vec<f64>, usize)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..concurrency)
+            .map(|_| {
+                s.spawn(|| {
+                    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                    let (mut latencies, mut errors) = (Vec::new(), 0);
+                    while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests {
+                        let t = Instant::now();
+                        let ok = agent
+                            .post(&url)
+                            .header("Content-Type", "application/json")
+                            .send(body.as_bytes())
+                            .map(|mut r| r.status().as_u16() == 200 && r.body_mut().read_to_string().is_ok())
+                            .unwrap_or(false);
+                        latencies.push(t.elapsed().as_secs_f64() * 1e3);
+                        errors += usize::from(!ok);
+                    }
+                    (latencies, errors)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("client thread")).collect()
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let errors = results.iter().map(|r| r.1).sum();
+    let mut latencies: Vec<f64> = results.into_iter().flat_map(|r| r.0).collect();
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let pct = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    Ok(LoadReport {
+        requests,
+        concurrency,
+        errors,
+        seconds,
+        requests_per_second: requests as f64 / seconds,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    })
+}

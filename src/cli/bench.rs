@@ -27,12 +27,35 @@ pub struct BenchArgs {
     /// Only the training part (no GEMM peak, no inference).
     #[arg(long)]
     pub training_only: bool,
+    /// Instead of the rest: load-test `POST /api/predict` of an `ffnn serve` for this model
+    /// (started here, on loopback).
+    #[arg(long, value_name = "MODEL")]
+    pub serve_load: Option<PathBuf>,
+    /// Requests of the load test.
+    #[arg(long, default_value_t = 10_000)]
+    pub requests: usize,
+    /// Concurrent connections of the load test.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
     /// Where to write the JSON report.
     #[arg(long, value_name = "FILE", default_value = "bench.json")]
     pub json_out: PathBuf,
 }
 
 pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(model_path) = &args.serve_load {
+        if args.requests == 0 || args.concurrency == 0 {
+            return Err(crate::Error::invalid("--requests and --concurrency must be at least 1").into());
+        }
+        let model = crate::nn::model_file::load_model(model_path)?;
+        let r = crate::bench::serve_load(model, args.requests, args.concurrency)?;
+        crate::atomic_file::write_atomic(&args.json_out, serde_json::to_string_pretty(&r)?.as_bytes())?;
+        println!(
+            "POST /api/predict: {} requests, {} connections, {} errors, {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms",
+            r.requests, r.concurrency, r.errors, r.requests_per_second, r.p50_ms, r.p99_ms
+        );
+        return Ok(());
+    }
     let data = args.data.unwrap_or_else(default_data);
     crate::data::load_dataset(&data)?; // fail now, not after the GEMM part
     if args.epochs == 0 || args.repeats == 0 || args.threads.contains(&0) {
