@@ -121,6 +121,10 @@ pub struct TrainArgs {
     /// Print one JSON line with the results on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// Serve a page with the live curves, the progress and a button to stop training cleanly
+    /// [default address: 127.0.0.1:8000].
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8000")]
+    pub serve: Option<String>,
     /// Write a checkpoint every N epochs (0: never) [default: at the end of an epoch once a
     /// minute of training has passed since the last one].
     #[arg(long, value_name = "N")]
@@ -417,6 +421,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .expect("valid template")
             .progress_chars("█▉▊▋▌▍▎▏ "),
     );
+    let live = match &args.serve {
+        Some(addr) => {
+            let live = std::sync::Arc::new(std::sync::Mutex::new(crate::serve::Live::default()));
+            let at = crate::serve::spawn_router(crate::serve::training_router(live.clone(), &STOP), addr)
+                .map_err(|e| Error::invalid(format!("--serve {addr}: cannot listen there ({e})")))?;
+            eprintln!("ffnn: live training page on http://{at}/");
+            Some(live)
+        }
+        None => None,
+    };
     let mut last_test = String::new();
     let mut observe = |event: Event| match event {
         Event::Step { iteration, total_iterations, epoch, loss, accuracy } => {
@@ -426,11 +440,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             if iteration % 10 == 0 || iteration == total_iterations {
                 bar.set_position(iteration as u64);
                 bar.set_message(format!("epoch {epoch}  loss {loss:.4}  acc {:5.1}%{last_test}", accuracy * 100.0));
+                if let Some(live) = &live {
+                    let mut l = live.lock().unwrap();
+                    (l.iteration, l.total_iterations, l.epoch, l.loss, l.accuracy) =
+                        (iteration, total_iterations, epoch, loss, accuracy);
+                }
             }
         }
         Event::Evaluated(row) => {
             if let (Some(l), Some(a)) = (row.test_loss, row.test_accuracy) {
                 last_test = format!("  test loss {l:.4}  test acc {:5.2}%", a * 100.0);
+            }
+            if let Some(live) = &live {
+                live.lock().unwrap().history.push(row.clone());
             }
         }
     };
@@ -461,6 +483,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     let result = train_model_with(&data.train, Some(&data.test), &config, control, &mut observe);
     bar.finish_and_clear();
+    if let Some(live) = &live {
+        live.lock().unwrap().finished = true;
+    }
     let result = result?;
 
     if result.interrupted {

@@ -123,6 +123,42 @@ async fn predict_handler(State(s): State<Arc<AppState>>, request: Request<Body>)
     Json(json!({ "class": class, "probabilities": probabilities })).into_response()
 }
 
+/// What `ffnn train --serve` shows while it trains: the progress and the history so far.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Live {
+    pub iteration: usize,
+    pub total_iterations: usize,
+    pub epoch: usize,
+    /// The current mini-batch's loss and accuracy.
+    pub loss: f32,
+    pub accuracy: f32,
+    pub history: Vec<crate::train::HistoryRow>,
+    /// Set once the user asked to stop.
+    pub stopping: bool,
+    pub finished: bool,
+}
+
+/// The page shown while training.
+pub const TRAIN_HTML: &str = include_str!("train.html");
+
+/// The router of `ffnn train --serve`: the live page, `GET /api/progress` (the [`Live`] state)
+/// and `POST /api/stop`, which sets `stop` so that training stops cleanly after its current
+/// step (checkpoint, history and report written, as with Ctrl-C).
+pub fn training_router(live: Arc<std::sync::Mutex<Live>>, stop: &'static std::sync::atomic::AtomicBool) -> Router {
+    let progress = live.clone();
+    Router::new()
+        .route("/", get(|| async { Html(TRAIN_HTML) }))
+        .route("/api/progress", get(move || async move { Json(progress.lock().unwrap().clone()) }))
+        .route(
+            "/api/stop",
+            post(move || async move {
+                stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                live.lock().unwrap().stopping = true;
+                Json(json!({ "stopping": true }))
+            }),
+        )
+}
+
 /// Serves `router` on `listener` until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
     axum::serve(listener, router).await
@@ -131,6 +167,11 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
 /// Starts a server for `model` on `addr` in a background thread with its own runtime and
 /// returns the address it listens on (port 0 picks a free one).
 pub fn spawn(model: Model, test_accuracy: Option<f32>, addr: &str) -> std::io::Result<std::net::SocketAddr> {
+    spawn_router(router(model, test_accuracy), addr)
+}
+
+/// Serves `router` on `addr` from a background thread with its own runtime; returns the address.
+pub fn spawn_router(router: Router, addr: &str) -> std::io::Result<std::net::SocketAddr> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
@@ -138,7 +179,7 @@ pub fn spawn(model: Model, test_accuracy: Option<f32>, addr: &str) -> std::io::R
     std::thread::Builder::new().name("ffnn-serve".into()).spawn(move || {
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("a listening socket");
-            let _ = serve(listener, router(model, test_accuracy)).await;
+            let _ = serve(listener, router).await;
         })
     })?;
     Ok(local)
