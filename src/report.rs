@@ -294,7 +294,7 @@ main{max-width:1100px;margin:0 auto;padding:16px}h1{font-size:1.6em}h2{margin-to
 .cards{display:flex;flex-wrap:wrap;gap:10px}.card{background:#fff;border-radius:8px;padding:10px 14px;box-shadow:0 1px 3px #0002;min-width:120px}\
 .label{font-size:.8em;color:#667}.value{font-size:1.4em;font-weight:600}table{border-collapse:collapse;background:#fff}\
 th,td{padding:4px 8px;border:1px solid #e3e5e8;text-align:right}.settings th{text-align:left;background:#fafbfc}.settings td{text-align:left;word-break:break-word}\
-.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:10px}.plot,.weights{max-width:100%;height:auto;background:#fff}\
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(320px,100%),1fr));gap:10px}.plot,.weights{max-width:100%;height:auto;background:#fff}\
 .weights{image-rendering:pixelated}.scroll{overflow-x:auto}.confusion td{min-width:2.5em}\
 .mistakes{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;background:#fff;padding:6px;border-radius:6px;text-align:center;font-size:.8em}\
 figure img{width:84px;height:84px;image-rendering:pixelated;background:#000}pre{overflow-x:auto;font-size:.8em}.note{background:#fff3cd;padding:8px}\
