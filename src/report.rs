@@ -7,8 +7,6 @@ use crate::data::image::encode_png;
 use crate::data::load_dataset;
 use crate::error::{Error, Result, io_error};
 use crate::nn::model_file::load_model;
-use crate::nn::{Model, ModelState, model_forward, softmax};
-use crate::tensor::Matrix;
 use base64::Engine;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -91,13 +89,10 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     }
     let history = std::fs::read_to_string(run_dir.join("history.csv")).unwrap_or_default();
 
-    // Probabilities of every test image, in chunks.
     let classes = model.classes();
-    let (probs, predicted) = probabilities(&model, test);
-    let mut confusion = vec![vec![0usize; classes]; classes];
-    for (i, &p) in predicted.iter().enumerate() {
-        confusion[test.labels[i] as usize][p] += 1;
-    }
+    let evaluation = crate::train::evaluate(&model, test);
+    let predicted: Vec<usize> = evaluation.predictions.iter().map(|&p| p as usize).collect();
+    let confusion = evaluation.confusion_matrix(&test.labels, classes);
     let correct: usize = (0..classes).map(|c| confusion[c][c]).sum();
     let accuracy = correct as f64 / test.len() as f64;
 
@@ -246,7 +241,7 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
 
     // The most confident mistakes.
     let mut mistakes: Vec<(usize, f32)> =
-        (0..test.len()).filter(|&i| predicted[i] != test.labels[i] as usize).map(|i| (i, probs.row(i)[predicted[i]])).collect();
+        (0..test.len()).filter(|&i| predicted[i] != test.labels[i] as usize).map(|i| (i, evaluation.confidences[i])).collect();
     mistakes.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let _ = write!(
         html,
@@ -272,21 +267,6 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     let out = run_dir.join("report.html");
     crate::atomic_file::write_atomic(&out, html.as_bytes())?;
     Ok(out)
-}
-
-/// Class probabilities and predicted class of every image of `data`.
-fn probabilities(model: &Model, data: &crate::data::Dataset) -> (Matrix, Vec<usize>) {
-    let mut all = Matrix::zeros(data.len(), model.classes());
-    let (mut x, mut y, mut p) = (Matrix::default(), Vec::new(), Matrix::default());
-    let mut state = ModelState::default();
-    let indices: Vec<usize> = (0..data.len()).collect();
-    for (k, chunk) in indices.chunks(1000).enumerate() {
-        data.gather(chunk, &mut x, &mut y);
-        softmax(model_forward(model, &x, &mut state), &mut p);
-        all.data[k * 1000 * model.classes()..(k * 1000 + chunk.len()) * model.classes()].copy_from_slice(&p.data);
-    }
-    let predicted = all.argmax_rows();
-    (all, predicted)
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;background:#f6f7f9;color:#1d2430}\

@@ -18,7 +18,9 @@ pub use schedule::Schedule;
 use crate::data::augment::{Augment, Augmenter};
 use crate::data::{Dataset, MiniBatches};
 use crate::error::{Error, Result};
-use crate::nn::{Activation, Gradients, Init, Model, ModelState, TrainingMode, compute_loss, model_backward, model_forward};
+use crate::nn::{
+    Activation, Gradients, Init, Model, ModelState, TrainingMode, compute_loss, model_backward, model_forward, softmax,
+};
 use crate::optim::{Optimizer, OptimizerState, update_parameters};
 use crate::tensor::Matrix;
 use rand::SeedableRng;
@@ -383,6 +385,8 @@ pub struct Evaluation {
     pub accuracy: f32,
     /// Predicted class of each sample.
     pub predictions: Vec<u8>,
+    /// The probability the model gives its prediction, `max_m p_m`, for each sample.
+    pub confidences: Vec<f32>,
 }
 
 impl Evaluation {
@@ -403,18 +407,26 @@ pub fn evaluate(model: &Model, data: &Dataset) -> Evaluation {
     let mut y = Vec::new();
     let mut state = ModelState::default();
     let mut total_loss = 0.0f64;
+    let mut probabilities = Matrix::default();
     let mut predictions = Vec::with_capacity(data.len());
+    let mut confidences = Vec::with_capacity(data.len());
     let all: Vec<usize> = (0..data.len()).collect();
     for chunk in all.chunks(CHUNK) {
         data.gather(chunk, &mut x, &mut y);
         let logits = model_forward(model, &x, &mut state);
         total_loss += compute_loss(logits, &y) as f64 * chunk.len() as f64;
-        predictions.extend(logits.argmax_rows().into_iter().map(|p| p as u8));
+        softmax(logits, &mut probabilities);
+        for i in 0..probabilities.rows {
+            let best = crate::tensor::argmax(probabilities.row(i));
+            predictions.push(best as u8);
+            confidences.push(probabilities.row(i)[best]);
+        }
     }
     let correct = predictions.iter().zip(&data.labels).filter(|(p, t)| p == t).count();
     Evaluation {
         loss: (total_loss / data.len().max(1) as f64) as f32,
         accuracy: correct as f32 / data.len().max(1) as f32,
         predictions,
+        confidences,
     }
 }
