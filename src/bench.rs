@@ -363,11 +363,6 @@ pub fn to_markdown(r: &BenchReport) -> String {
     s
 }
 
-/// Where the MNIST for benchmarks is: `$FFNN_DATA`, else `./data/mnist`.
-pub fn default_data() -> PathBuf {
-    std::env::var_os("FFNN_DATA").filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/mnist"))
-}
-
 /// Writes the report's JSON to `path` atomically.
 pub fn write_json(report: &BenchReport, path: &Path) -> Result<()> {
     let json = serde_json::to_string_pretty(report).expect("serializable");

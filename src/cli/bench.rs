@@ -1,6 +1,6 @@
 //! `ffnn bench`: GEMM peak, training throughput against PyTorch, inference; a table and JSON.
 
-use crate::bench::{BenchOptions, default_data, run, to_markdown, write_json};
+use crate::bench::{BenchOptions, run, to_markdown, write_json};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -56,7 +56,7 @@ pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let data = args.data.unwrap_or_else(default_data);
+    let data = super::resolve_data(args.data.as_deref())?;
     crate::data::load_dataset(&data)?; // fail now, not after the GEMM part
     if args.epochs == 0 || args.repeats == 0 || args.threads.contains(&0) {
         return Err(crate::Error::invalid("--epochs, --repeats and --threads must be at least 1").into());

@@ -45,10 +45,7 @@ impl Progress for Bar {
 }
 
 pub fn run(args: DownloadArgs) -> anyhow::Result<()> {
-    let dir = args
-        .dir
-        .or_else(|| std::env::var_os("FFNN_DATA").filter(|v| !v.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(super::DEFAULT_DATA));
+    let dir = args.dir.or_else(super::env_data).unwrap_or_else(|| PathBuf::from(super::DEFAULT_DATA));
     for m in &args.mirror {
         if !(m.starts_with("http://") || m.starts_with("https://")) {
             return Err(crate::Error::invalid(format!("--mirror {m:?}: expected an http:// or https:// URL")).into());

@@ -42,6 +42,11 @@ pub enum Command {
 /// The default data folder when neither `--data` nor `$FFNN_DATA` is given.
 pub const DEFAULT_DATA: &str = "data/mnist";
 
+/// `$FFNN_DATA`, when set and not empty.
+pub fn env_data() -> Option<PathBuf> {
+    std::env::var_os("FFNN_DATA").filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
 /// Where the data is: `--data`, else `$FFNN_DATA`, else `./data/mnist`.
 pub fn resolve_data(flag: Option<&Path>) -> Result<PathBuf, Error> {
     if let Some(p) = flag {
@@ -50,8 +55,7 @@ pub fn resolve_data(flag: Option<&Path>) -> Result<PathBuf, Error> {
         }
         return Ok(p.to_path_buf());
     }
-    if let Some(env) = std::env::var_os("FFNN_DATA").filter(|v| !v.is_empty()) {
-        let p = PathBuf::from(env);
+    if let Some(p) = env_data() {
         if !p.exists() {
             return Err(Error::file(&p, "no such file or folder (given by $FFNN_DATA)"));
         }
