@@ -52,7 +52,11 @@ pub struct TrainPoint {
     pub threads: usize,
     pub seconds_per_epoch: f64,
     pub samples_per_second: f64,
+    /// Analytic FLOP of the dense network (see [`flop_per_epoch`]).
     pub gflop_per_epoch: f64,
+    /// FLOP actually computed: the first layer skips the zero pixels (see [`flop_done_per_epoch`]).
+    pub gflop_done_per_epoch: f64,
+    /// FLOP computed per second (`gflop_done_per_epoch` over the epoch time).
     pub gflops: f64,
     /// Achieved GFLOP/s over the GEMM peak at the same thread count.
     pub fraction_of_peak: Option<f64>,
@@ -142,6 +146,18 @@ pub fn flop_per_epoch(sizes: &[usize], n: usize) -> f64 {
     (4.0 * all + 2.0 * not_first) * n as f64
 }
 
+/// [`flop_per_epoch`] minus the products with zero pixels that the first layer skips: its
+/// forward product and weight gradient touch only the non-zero inputs (`density` of them; see
+/// [`crate::sparse`]) when the inputs are sparse enough and the layer wide enough for that path.
+pub fn flop_done_per_epoch(sizes: &[usize], n: usize, density: f64) -> f64 {
+    let dense = flop_per_epoch(sizes, n);
+    if sizes.len() < 2 || sizes[1] < crate::sparse::MIN_OUTPUTS || density > crate::sparse::MAX_DENSITY as f64 {
+        return dense;
+    }
+    let first = 4.0 * (sizes[0] * sizes[1]) as f64 * n as f64;
+    dense - first * (1.0 - density)
+}
+
 /// Best GFLOP/s of `C = A·B` for `size × size` matrices on the current threads.
 pub fn gemm_gflops(size: usize, repeats: usize) -> f64 {
     let fill = |seed: usize| Matrix::from_vec(size, size, (0..size * size).map(|i| ((i * seed) % 17) as f32 / 17.0).collect());
@@ -205,10 +221,14 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRep
         }
     }
     let tmp = std::env::temp_dir().join(format!("ffnn-bench-{}", std::process::id()));
-    let train_samples = 60_000;
+    let data = load_dataset(&options.data)?;
+    let train_samples = data.train.len();
+    let density = data.train.images.iter().filter(|&&p| p != 0).count() as f64 / data.train.images.len().max(1) as f64;
+    log(&format!("training images: {:.1}% of the pixels are not 0", density * 100.0));
     for (name, flags) in CONFIGS {
         let sizes = config_sizes(flags);
         let gflop = flop_per_epoch(&sizes, train_samples) / 1e9;
+        let gflop_done = flop_done_per_epoch(&sizes, train_samples, density) / 1e9;
         for &threads in &options.threads {
             let (mut ours, mut theirs) = (vec![], vec![]);
             for _ in 0..options.repeats {
@@ -256,8 +276,9 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRep
                 seconds_per_epoch,
                 samples_per_second: field(&ours, "samples_per_second").unwrap_or(f64::NAN),
                 gflop_per_epoch: gflop,
-                gflops: gflop / seconds_per_epoch,
-                fraction_of_peak: peak.map(|p| gflop / seconds_per_epoch / p),
+                gflop_done_per_epoch: gflop_done,
+                gflops: gflop_done / seconds_per_epoch,
+                fraction_of_peak: peak.map(|p| gflop_done / seconds_per_epoch / p),
                 peak_rss_mb: field(&ours, "peak_rss_mb"),
                 test_accuracy: field(&ours, "test_accuracy").unwrap_or(f64::NAN),
                 torch_seconds_per_epoch: torch_seconds,
@@ -276,7 +297,6 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRep
     let _ = std::fs::remove_dir_all(&tmp);
 
     if !options.training_only {
-        let data = load_dataset(&options.data)?;
         let (x, _) = data.test.to_matrix();
         for (name, flags) in CONFIGS {
             let sizes = config_sizes(flags);
@@ -334,17 +354,18 @@ pub fn to_markdown(r: &BenchReport) -> String {
         }
         s += "\n";
     }
-    s += "| config | threads | s/epoch | samples/s | GFLOP/epoch | GFLOP/s | of GEMM peak | peak RSS MB | test acc | PyTorch s/epoch | PyTorch RSS MB | speed-up vs PyTorch |\n";
-    s += "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    s += "| config | threads | s/epoch | samples/s | GFLOP/epoch (dense) | GFLOP/epoch computed | GFLOP/s | of GEMM peak | peak RSS MB | test acc | PyTorch s/epoch | PyTorch RSS MB | speed-up vs PyTorch |\n";
+    s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     let opt = |v: Option<f64>, digits: usize| v.map_or("–".to_string(), |x| format!("{x:.digits$}"));
     for t in &r.training {
         s += &format!(
-            "| {} | {} | {:.3} | {:.0} | {:.1} | {:.1} | {} | {} | {:.4} | {} | {} | {} |\n",
+            "| {} | {} | {:.3} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {:.4} | {} | {} | {} |\n",
             t.config,
             t.threads,
             t.seconds_per_epoch,
             t.samples_per_second,
             t.gflop_per_epoch,
+            t.gflop_done_per_epoch,
             t.gflops,
             t.fraction_of_peak.map_or("–".into(), |f| format!("{:.0}%", f * 100.0)),
             opt(t.peak_rss_mb, 0),
@@ -376,6 +397,12 @@ mod tests {
         // mlp: forward and weight gradients 2·234752 each, input gradients 2·(32768 + 1280).
         assert_eq!(super::flop_per_epoch(&[784, 256, 128, 10], 1), 4.0 * 234_752.0 + 2.0 * 34_048.0);
         assert_eq!(super::flop_per_epoch(&[784, 10], 60_000), 4.0 * 7840.0 * 60_000.0);
+        // With 20% non-zero pixels the first layer's forward and weight gradient do 20% of the
+        // work; softmax regression (10 outputs) and dense inputs keep the dense count.
+        let mlp = super::flop_per_epoch(&[784, 256, 128, 10], 1);
+        assert_eq!(super::flop_done_per_epoch(&[784, 256, 128, 10], 1, 0.2), mlp - 0.8 * 4.0 * 200_704.0);
+        assert_eq!(super::flop_done_per_epoch(&[784, 10], 1, 0.2), super::flop_per_epoch(&[784, 10], 1));
+        assert_eq!(super::flop_done_per_epoch(&[784, 256, 128, 10], 1, 0.9), mlp);
     }
 }
 

@@ -10,6 +10,7 @@
 //! |---|---|
 //! | [`tensor`] | `Matrix`, the row-major batch matrix |
 //! | [`gemm`] | matrix products (the fast kernel and the reference it is tested against) |
+//! | [`sparse`] | the first layer's products on mostly-zero input images |
 //! | [`parallel`] | the threads (`--threads`) and how work is split between them |
 //! | [`nn`] | layers, activations, softmax + cross-entropy, the model, model files |
 //! | [`optim`] | `update_parameters`: SGD, momentum, Adam |
@@ -68,6 +69,7 @@ pub mod parallel;
 pub mod plot;
 pub mod report;
 pub mod serve;
+pub mod sparse;
 pub mod tensor;
 pub mod train;
 

@@ -230,22 +230,49 @@ pub fn for_each_range(len: usize, align: usize, f: &(dyn Fn(std::ops::Range<usiz
 /// calling thread alone.
 pub fn for_each_chunk_mut<T: Send>(data: &mut [T], unit: usize, min_units: usize, f: &(dyn Fn(usize, &mut [T]) + Sync)) {
     let units = data.len() / unit.max(1);
-    let team = team();
-    let tasks = team.threads().min(units / min_units.max(1)).max(1);
+    let tasks = threads().min(units / min_units.max(1)).max(1);
     if tasks == 1 {
         return f(0, data);
     }
     let per_task = units.div_ceil(tasks);
-    // Each piece is handed to exactly one thread behind an uncontended lock: the safe way to
-    // give a `&mut` slice to another thread. The slots live on the stack: this runs inside
-    // every training step, which must not allocate.
-    let mut pieces: Pieces<Mutex<&mut [T]>> = std::array::from_fn(|_| None);
+    for_each_part(data.chunks_mut(per_task * unit), &|i, piece| f(i * per_task, piece));
+}
+
+/// Element-wise work on a batch matrix, `f(piece)`, split between the threads when there is
+/// enough of it (activations, their derivatives, dropout masks).
+pub fn for_each_mut(out: &mut [f32], f: &(dyn Fn(&mut [f32]) + Sync)) {
+    for_each_chunk_mut(out, ELEMENTWISE_UNIT, ELEMENTWISE_MIN_UNITS, &|_, piece| f(piece));
+}
+
+/// [`for_each_mut`] with a second, read-only buffer of the same length: `f(out piece, matching input piece)`.
+pub fn for_each_zip_mut(out: &mut [f32], input: &[f32], f: &(dyn Fn(&mut [f32], &[f32]) + Sync)) {
+    assert_eq!(out.len(), input.len(), "for_each_zip_mut: {} outputs for {} inputs", out.len(), input.len());
+    for_each_chunk_mut(out, ELEMENTWISE_UNIT, ELEMENTWISE_MIN_UNITS, &|first, piece| {
+        f(piece, &input[first * ELEMENTWISE_UNIT..][..piece.len()])
+    });
+}
+
+/// Element-wise work is cut in multiples of 64 values (whole cache lines), and shared only
+/// when each thread gets at least 16 Ki values (below that, handing it over costs more).
+const ELEMENTWISE_UNIT: usize = 64;
+const ELEMENTWISE_MIN_UNITS: usize = 16 * 1024 / ELEMENTWISE_UNIT;
+
+/// Runs `f(i, part)` in parallel for the `i`-th of `parts` (at most `threads()` of them), each
+/// on its own thread: the way to hand each thread its own `&mut` pieces of buffers.
+pub fn for_each_part<P: Send>(parts: impl Iterator<Item = P>, f: &(dyn Fn(usize, P) + Sync)) {
+    // Each part waits in a slot behind an uncontended lock until its thread takes it: the safe
+    // way to move a `&mut` slice to exactly one other thread. The slots live on the stack: this
+    // runs inside every training step, which must not allocate.
+    let mut slots: Pieces<Mutex<Option<P>>> = std::array::from_fn(|_| None);
     let mut count = 0;
-    for (slot, chunk) in pieces.iter_mut().zip(data.chunks_mut(per_task * unit)) {
-        *slot = Some(Mutex::new(chunk));
+    for (slot, part) in slots.iter_mut().zip(parts) {
+        *slot = Some(Mutex::new(Some(part)));
         count += 1;
     }
-    team.run(count, &|i| f(i * per_task, &mut pieces[i].as_ref().unwrap().lock().unwrap()));
+    run(count, &|i| {
+        let part = slots[i].as_ref().and_then(|slot| slot.lock().unwrap().take()).expect("each part is taken once");
+        f(i, part)
+    });
 }
 
 /// The most threads ffnn uses (`--threads` is capped here).

@@ -37,7 +37,8 @@ fn the_step_allocates_nothing_outside_the_gemm_kernel() {
     for threads in [1, 2] {
         ffnn::parallel::set_threads(threads);
         let data = Dataset {
-            images: (0..512 * 784).map(|i| (i * 31 % 256) as u8).collect(),
+            // Mostly zeros, like a digit: the first layer takes the sparse path.
+            images: (0..512 * 784).map(|i| if i % 5 == 0 { (i * 31 % 256) as u8 } else { 0 }).collect(),
             labels: (0..512).map(|i| (i % 10) as u8).collect(),
             height: 28,
             width: 28,
@@ -54,9 +55,16 @@ fn the_step_allocates_nothing_outside_the_gemm_kernel() {
         let mut hidden = Matrix::zeros(128, 256);
         let logits = Matrix::zeros(128, 10);
         let batch: Vec<usize> = (0..128).collect();
+        let (mut x_sparse, mut x_t) = (ffnn::sparse::Csr::default(), ffnn::sparse::Csr::default());
+        let (mut z1, mut dz1, mut dw1) = (Matrix::default(), Matrix::zeros(128, 256), Matrix::default());
         let mut step = |iteration: usize| {
             data.gather(&batch, &mut x, &mut y);
             augmenter.apply(&mut x, 28, 28, &affine, 1, iteration);
+            x_sparse.fill_from_dense(&x);
+            x_t.fill_transpose_of(&x_sparse);
+            ffnn::sparse::csr_matmul(&x_sparse, &model.layers[0].weight, Some(&model.layers[0].bias), &mut z1);
+            ffnn::sparse::csr_matmul(&x_t, &dz1, None, &mut dw1);
+            dz1.data[iteration] = 1.0;
             activation_forward(&mut hidden, Activation::Relu);
             dropout_forward(&hidden, 0.2, iteration as u64, 0, &mut mask, &mut dropped);
             softmax_cross_entropy_backward(&logits, &y, 0.1, &mut dz);

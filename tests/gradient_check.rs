@@ -1,5 +1,6 @@
 //! `model_backward` against central finite differences, `dJ/dθ ≈ (J(θ + h) − J(θ − h)) / 2h`,
-//! for every weight and bias of sigmoid and ReLU networks of 1 to 3 layers.
+//! for every weight and bias of sigmoid and ReLU networks of 1 to 3 layers, on dense inputs
+//! and on mostly-zero ones (which take the sparse first-layer path, `ffnn::sparse`).
 
 use ffnn::nn::{Activation, Gradients, Init, Model, ModelState, TrainingMode, compute_loss, model_backward, model_forward};
 use ffnn::tensor::Matrix;
@@ -13,6 +14,11 @@ fn loss(model: &Model, x: &Matrix, y: &[u8]) -> f64 {
 
 /// Checks every parameter of a network with layer sizes `sizes`; returns the largest error.
 fn check(sizes: &[usize], activation: Activation, seed: u64) -> f64 {
+    check_inputs(sizes, activation, seed, 0.0)
+}
+
+/// [`check`] with about `zeros` of the input pixels set to 0.
+fn check_inputs(sizes: &[usize], activation: Activation, seed: u64, zeros: f64) -> f64 {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // Weights large enough that the gradients are far from zero and ReLUs are mixed.
     let mut model = Model::new(sizes, activation, Init::Normal { std: 0.6 }, &mut rng);
@@ -21,11 +27,14 @@ fn check(sizes: &[usize], activation: Activation, seed: u64) -> f64 {
     }
     let n = 7;
     let classes = *sizes.last().unwrap();
-    let x = Matrix::from_vec(n, sizes[0], (0..n * sizes[0]).map(|_| rng.random_range(0.0..1.0)).collect());
+    let pixels = (0..n * sizes[0]).map(|_| if rng.random_bool(zeros) { 0.0 } else { rng.random_range(0.0..1.0) });
+    let x = Matrix::from_vec(n, sizes[0], pixels.collect());
     let y: Vec<u8> = (0..n).map(|i| (i % classes) as u8).collect();
 
     let mut state = ModelState::default();
     model_forward(&model, &x, &mut state);
+    let sparse = zeros >= 0.7 && sizes[1] >= ffnn::sparse::MIN_OUTPUTS;
+    assert_eq!(state.sparse_input.in_use, sparse, "sparse first layer for {sizes:?} with {zeros} zeros");
     let mut grads = Gradients::for_model(&model);
     let (j, _) = model_backward(&model, &x, &state, &y, &mut grads);
     assert!((j as f64 - loss(&model, &x, &y)).abs() < 1e-6, "backward reports the forward loss");
@@ -70,6 +79,17 @@ fn one_layer_softmax_regression() {
 fn two_layers_sigmoid_and_relu() {
     check(&[6, 5, 3], Activation::Sigmoid, 2);
     check(&[6, 5, 3], Activation::Relu, 3);
+}
+
+#[test]
+fn sparse_inputs_take_the_sparse_path_with_the_same_gradients() {
+    // 17 and 83 outputs: the kernel's 64-, 16- and 1-column blocks.
+    check_inputs(&[30, 17, 4], Activation::Relu, 6, 0.8);
+    check_inputs(&[12, 83, 3], Activation::Sigmoid, 7, 0.8);
+    check_inputs(&[40, 20], Activation::Relu, 8, 0.9);
+    // Too narrow or too dense for the sparse path: the dense one, same answers.
+    check_inputs(&[30, 10], Activation::Relu, 9, 0.8);
+    check_inputs(&[30, 17, 4], Activation::Relu, 10, 0.3);
 }
 
 #[test]

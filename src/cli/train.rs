@@ -53,9 +53,16 @@ pub struct TrainArgs {
     #[arg(long, value_name = "K")]
     pub eval_every: Option<usize>,
     /// Learning-rate schedule: constant; step (×--lr-gamma every --lr-step-epochs); cosine
-    /// (to 0, after --warmup); one-cycle (warm up from α/25 over --warmup, then cosine down).
+    /// (to 0, after --warmup); one-cycle (warm up from α/25 over --warmup, then cosine down);
+    /// restarts (--cycles cosine cycles, each --cycle-mult times as long as the last, each with --warmup).
     #[arg(long, value_enum)]
     pub lr_schedule: Option<ScheduleName>,
+    /// Cycles of the restarts schedule.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub cycles: u32,
+    /// How much longer each cycle of the restarts schedule is than the one before.
+    #[arg(long, value_name = "M", default_value_t = 2.0)]
+    pub cycle_mult: f32,
     /// Warm-up as a fraction of the run (cosine: default 0; one-cycle: default 0.3).
     #[arg(long, value_name = "FRACTION")]
     pub warmup: Option<f32>,
@@ -131,7 +138,7 @@ pub struct TrainArgs {
     pub checkpoint_every: Option<usize>,
     /// Continue the run in DIR from its checkpoint (same settings, data and threads;
     /// --epochs/--iterations may set a new length).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "hidden", "activation", "optimizer", "lr", "momentum", "batch_size", "eval_every", "init", "init_std", "seed", "out", "lr_schedule", "warmup", "weight_decay", "label_smoothing", "dropout", "val", "augment", "no_augment", "rotate", "scale", "shear", "translate", "elastic_alpha", "elastic_sigma"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "hidden", "activation", "optimizer", "lr", "momentum", "batch_size", "eval_every", "init", "init_std", "seed", "out", "lr_schedule", "cycles", "cycle_mult", "warmup", "weight_decay", "label_smoothing", "dropout", "val", "augment", "no_augment", "rotate", "scale", "shear", "translate", "elastic_alpha", "elastic_sigma"])]
     pub resume: Option<PathBuf>,
 }
 
@@ -165,6 +172,7 @@ pub enum ScheduleName {
     Step,
     Cosine,
     OneCycle,
+    Restarts,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -237,6 +245,12 @@ impl TrainArgs {
                 ScheduleName::Step => Schedule::Step { every_epochs: self.lr_step_epochs.max(1), gamma: self.lr_gamma },
                 ScheduleName::Cosine => Schedule::Cosine { warmup_fraction: warmup },
                 ScheduleName::OneCycle => Schedule::OneCycle { warmup_fraction: warmup.max(1e-3) },
+                ScheduleName::Restarts => {
+                    if !(self.cycle_mult.is_finite() && (0.1..=100.0).contains(&self.cycle_mult)) {
+                        return Err(Error::invalid("--cycle-mult must be between 0.1 and 100"));
+                    }
+                    Schedule::Restarts { cycles: self.cycles, multiplier: self.cycle_mult, warmup_fraction: warmup }
+                }
             };
         }
         if let Some(w) = self.weight_decay {

@@ -101,15 +101,17 @@ impl Augmenter {
             matmul(&self.noise, Op::N, &self.gauss_w, Op::N, &mut self.blurred, false);
             // Along each column: transpose every field, blur its rows by G_h, keep it transposed.
             self.transposed.reshape(2 * n * width, height);
-            for f in 0..2 * n {
-                let (src, dst) =
-                    (&self.blurred.data[f * pixels..(f + 1) * pixels], &mut self.transposed.data[f * pixels..(f + 1) * pixels]);
-                for r in 0..height {
-                    for c in 0..width {
-                        dst[c * height + r] = src[r * width + c];
+            let blurred = &self.blurred;
+            crate::parallel::for_each_chunk_mut(&mut self.transposed.data, pixels, 16, &|first, fields| {
+                for (f, dst) in (first..).zip(fields.chunks_mut(pixels)) {
+                    let src = &blurred.data[f * pixels..(f + 1) * pixels];
+                    for r in 0..height {
+                        for c in 0..width {
+                            dst[c * height + r] = src[r * width + c];
+                        }
                     }
                 }
-            }
+            });
             self.noise.reshape(2 * n * width, height);
             matmul(&self.transposed, Op::N, &self.gauss_h, Op::N, &mut self.noise, false);
             // `noise` now holds the smoothed fields, each stored transposed (column-major).

@@ -7,6 +7,7 @@
 //! so the sums here are plain sums.
 
 use crate::gemm::{Op, matmul};
+use crate::sparse::{Csr, csr_matmul};
 use crate::tensor::Matrix;
 
 /// `Z = A_prev·W + b`. `z` is reshaped to `n × out` (reusing its allocation).
@@ -25,14 +26,33 @@ pub fn linear_forward(a_prev: &Matrix, w: &Matrix, b: &[f32], z: &mut Matrix) {
 /// when `da_prev` is given (every layer but the first), `dA_prev = dZ·Wᵀ` is written there.
 pub fn linear_backward(a_prev: &Matrix, w: &Matrix, dz: &Matrix, dw: &mut Matrix, db: &mut [f32], da_prev: Option<&mut Matrix>) {
     matmul(a_prev, Op::T, dz, Op::N, dw, false);
+    bias_gradient(dz, db);
+    if let Some(da) = da_prev {
+        da.reshape(dz.rows, w.rows);
+        matmul(dz, Op::N, w, Op::T, da, false);
+    }
+}
+
+/// `db = Σ_rows dZ`: the bias is added to every row, so its gradient sums over them.
+fn bias_gradient(dz: &Matrix, db: &mut [f32]) {
     db.fill(0.0);
     for i in 0..dz.rows {
         for (s, &g) in db.iter_mut().zip(dz.row(i)) {
             *s += g;
         }
     }
-    if let Some(da) = da_prev {
-        da.reshape(dz.rows, w.rows);
-        matmul(dz, Op::N, w, Op::T, da, false);
-    }
+}
+
+/// [`linear_forward`] of the first layer when the input batch is mostly zeros, given by its
+/// non-zero pixels (see [`crate::sparse`]): `Z = X·W + b`, skipping every `0 · W[p, :]`.
+pub fn sparse_linear_forward(x: &Csr, w: &Matrix, b: &[f32], z: &mut Matrix) {
+    csr_matmul(x, w, Some(b), z);
+}
+
+/// [`linear_backward`] of the first layer on a sparse input, given as `Xᵀ`:
+/// `dW = Xᵀ·dZ` (row `p` of `dW` sums `dZ`'s rows over the samples whose pixel `p` is not 0)
+/// and `db = Σ_rows dZ`. The first layer needs no `dX`.
+pub fn sparse_linear_backward(x_t: &Csr, dz: &Matrix, dw: &mut Matrix, db: &mut [f32]) {
+    csr_matmul(x_t, dz, None, dw);
+    bias_gradient(dz, db);
 }

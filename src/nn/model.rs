@@ -10,8 +10,9 @@
 
 use super::activation::{Activation, activation_backward, activation_forward};
 use super::init::{Init, Layer, initialize_parameters};
-use super::linear::{linear_backward, linear_forward};
+use super::linear::{linear_backward, linear_forward, sparse_linear_backward, sparse_linear_forward};
 use super::loss::{softmax, softmax_cross_entropy_backward};
+use crate::sparse::{self, Csr};
 use crate::tensor::Matrix;
 use rand::Rng;
 
@@ -81,6 +82,34 @@ pub struct ModelState {
     pub masks: Vec<Matrix>,
     /// …and its output after the mask, `A_l ⊙ M_l`, which the next layer reads.
     pub dropped: Vec<Matrix>,
+    /// The input batch by its non-zero pixels, when it is sparse enough to pay (see [`crate::sparse`]).
+    pub sparse_input: SparseInput,
+}
+
+/// `X` and `Xᵀ` by their non-zero entries, for the first layer's two products.
+#[derive(Clone, Debug, Default)]
+pub struct SparseInput {
+    /// Whether the last forward pass used them (its input had at most [`sparse::MAX_DENSITY`] non-zeros).
+    pub in_use: bool,
+    pub x: Csr,
+    pub x_t: Csr,
+}
+
+impl SparseInput {
+    /// Takes the sparse path for `x` into a layer of `outputs` units if that pays; returns whether it did.
+    fn fill(&mut self, x: &Matrix, outputs: usize) -> bool {
+        self.in_use = false;
+        // (Entries are indexed by 32 bits: a batch beyond 4 G values stays dense.)
+        if outputs < sparse::MIN_OUTPUTS || x.data.len() >= u32::MAX as usize {
+            return false;
+        }
+        self.x.fill_from_dense(x);
+        self.in_use = self.x.density() <= sparse::MAX_DENSITY;
+        if self.in_use {
+            self.x_t.fill_transpose_of(&self.x);
+        }
+        self.in_use
+    }
 }
 
 /// Regularization that acts only while training.
@@ -136,6 +165,9 @@ impl Gradients {
 /// The forward pass over a whole mini-batch `X` (n × inputs): fills `state` with every
 /// layer's output and returns the logits `Z_L` (n × classes).
 ///
+/// The first layer reads the batch by its non-zero pixels when most are 0 (see
+/// [`crate::sparse`]): the same `Z₁ = X·W₁ + b₁`, without the products with zeros.
+///
 /// While training with dropout, every hidden output is multiplied by a fresh random mask
 /// `M_l` (each unit kept with probability `1 − p` and then scaled by `1/(1 − p)`, so the expected
 /// activation is unchanged and evaluation needs no rescaling: "inverted" dropout).
@@ -150,8 +182,12 @@ pub fn model_forward<'s>(model: &Model, x: &Matrix, state: &'s mut ModelState) -
     }
     for (l, layer) in model.layers.iter().enumerate() {
         let mut out = std::mem::take(&mut state.outputs[l]);
-        let input = if l == 0 { x } else { state.layer_input(l - 1) };
-        linear_forward(input, &layer.weight, &layer.bias, &mut out);
+        if l == 0 && state.sparse_input.fill(x, layer.outputs()) {
+            sparse_linear_forward(&state.sparse_input.x, &layer.weight, &layer.bias, &mut out);
+        } else {
+            let input = if l == 0 { x } else { state.layer_input(l - 1) };
+            linear_forward(input, &layer.weight, &layer.bias, &mut out);
+        }
         if l < layers - 1 {
             activation_forward(&mut out, model.activation);
             if let Some(mode) = dropout {
@@ -185,9 +221,8 @@ pub fn dropout_forward(a: &Matrix, rate: f32, seed: u64, layer: usize, mask: &mu
             }
         }
     });
-    for ((d, &v), &m) in dropped.data.iter_mut().zip(&a.data).zip(&mask.data) {
-        *d = v * m;
-    }
+    dropped.data.copy_from_slice(&a.data);
+    crate::parallel::for_each_zip_mut(&mut dropped.data, &mask.data, &|d, m| d.iter_mut().zip(m).for_each(|(d, &m)| *d *= m));
 }
 
 /// The backward pass: from the labels `y` and the forward `state` of the same batch `x`,
@@ -205,13 +240,17 @@ pub fn model_backward(model: &Model, x: &Matrix, state: &ModelState, y: &[u8], g
         let input = if l == 0 { x } else { state.layer_input(l - 1) };
         let (before, from_l) = grads.deltas.split_at_mut(l);
         let grad = &mut grads.layers[l];
-        linear_backward(input, &model.layers[l].weight, &from_l[0], &mut grad.weight, &mut grad.bias, before.last_mut());
+        if l == 0 && state.sparse_input.in_use {
+            sparse_linear_backward(&state.sparse_input.x_t, &from_l[0], &mut grad.weight, &mut grad.bias);
+        } else {
+            linear_backward(input, &model.layers[l].weight, &from_l[0], &mut grad.weight, &mut grad.bias, before.last_mut());
+        }
         if l > 0 {
             let d = &mut before[l - 1];
             if dropout {
-                for (g, &m) in d.data.iter_mut().zip(&state.masks[l - 1].data) {
-                    *g *= m;
-                }
+                crate::parallel::for_each_zip_mut(&mut d.data, &state.masks[l - 1].data, &|d, m| {
+                    d.iter_mut().zip(m).for_each(|(g, &m)| *g *= m)
+                });
             }
             activation_backward(d, &state.outputs[l - 1], model.activation);
         }

@@ -83,35 +83,27 @@ impl OptimizerState {
 pub fn update_parameters(model: &mut Model, grads: &Gradients, state: &mut OptimizerState) {
     state.step += 1;
     let (lr, t) = (state.learning_rate, state.step);
-    if state.weight_decay > 0.0 {
-        let shrink = 1.0 - lr * state.weight_decay;
-        for layer in &mut model.layers {
-            let w = &mut layer.weight.data;
-            in_parallel(w, &[], &mut [], &mut [], &|p, _, _, _| p.iter_mut().for_each(|v| *v *= shrink));
-        }
-    }
-    let params = model.layers.iter_mut().flat_map(|l| [&mut l.weight.data, &mut l.bias]);
+    // Decoupled weight decay, folded into each weight's step: W ← (1 − α·λ)·W − step.
+    let weight_shrink = 1.0 - lr * state.weight_decay;
+    let params = model.layers.iter_mut().flat_map(|l| [(&mut l.weight.data, weight_shrink), (&mut l.bias, 1.0)]);
     let grads = grads.layers.iter().flat_map(|g| [&g.weight.data, &g.bias]);
     let mut first = state.first.iter_mut();
     let mut second = state.second.iter_mut();
     let mut empty = (Vec::new(), Vec::new());
-    for (param, grad) in params.zip(grads) {
+    for ((param, s), grad) in params.zip(grads) {
         let m = first.next().unwrap_or(&mut empty.0);
         let v = second.next().unwrap_or(&mut empty.1);
         match state.optimizer {
-            Optimizer::Sgd => in_parallel(param, grad, m, v, &|p, g, _, _| sgd::sgd_step(p, g, lr)),
+            Optimizer::Sgd => in_parallel(param, grad, m, v, &|p, g, _, _| sgd::sgd_step(p, g, lr, s)),
             Optimizer::Momentum { momentum } => {
-                in_parallel(param, grad, m, v, &|p, g, m, _| momentum::momentum_step(p, g, m, lr, momentum))
+                in_parallel(param, grad, m, v, &|p, g, m, _| momentum::momentum_step(p, g, m, lr, momentum, s))
             }
             Optimizer::Adam { beta1, beta2, eps } => {
-                in_parallel(param, grad, m, v, &|p, g, m, v| adam::adam_step(p, g, m, v, t, lr, beta1, beta2, eps))
+                in_parallel(param, grad, m, v, &|p, g, m, v| adam::adam_step(p, g, m, v, t, lr, beta1, beta2, eps, s))
             }
         }
     }
 }
-
-/// Matching pieces of a parameter, its gradient and two state buffers.
-type Piece<'a> = (&'a mut [f32], &'a [f32], &'a mut [f32], &'a mut [f32]);
 
 /// A rule applied to matching pieces of a parameter, its gradient and up to two state buffers.
 type Rule<'a> = dyn Fn(&mut [f32], &[f32], &mut [f32], &mut [f32]) + Sync + 'a;
@@ -127,26 +119,61 @@ fn in_parallel(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], ru
         return rule(param, grad, m, v);
     }
     let chunk = param.len().div_ceil(threads).next_multiple_of(16);
-    // Cut every buffer at the same places (empty state buffers stay empty); each piece goes to
-    // one thread, behind an uncontended lock: the safe way to hand a `&mut` slice to exactly
-    // one other thread.
-    // (The slots are on the stack: no allocation in the training step.)
-    let mut pieces: crate::parallel::Pieces<std::sync::Mutex<Piece>> = std::array::from_fn(|_| None);
-    let mut count = 0;
-    let (mut p, mut g, mut m, mut v) = (param, grad, m, v);
-    while !p.is_empty() {
-        let cut = chunk.min(p.len());
-        let (p0, p1) = p.split_at_mut(cut);
-        let (g0, g1) = g.split_at(if g.is_empty() { 0 } else { cut });
-        let (m0, m1) = m.split_at_mut(if m.is_empty() { 0 } else { cut });
-        let (v0, v1) = v.split_at_mut(if v.is_empty() { 0 } else { cut });
-        pieces[count] = Some(std::sync::Mutex::new((p0, g0, m0, v0)));
-        count += 1;
-        (p, g, m, v) = (p1, g1, m1, v1);
-    }
-    crate::parallel::run(count, &|i| {
-        let mut guard = pieces[i].as_ref().unwrap().lock().unwrap();
-        let (p, g, m, v) = &mut *guard;
-        rule(p, g, m, v);
+    // Cut every buffer at the same places (empty state buffers stay empty); each thread gets one piece.
+    let pieces = std::iter::from_fn({
+        let (mut p, mut g, mut m, mut v) = (param, grad, m, v);
+        move || {
+            if p.is_empty() {
+                return None;
+            }
+            let cut = chunk.min(p.len());
+            let cut_of = |buffer_len: usize| if buffer_len == 0 { 0 } else { cut };
+            let (m_cut, v_cut) = (cut_of(m.len()), cut_of(v.len()));
+            let (p0, p1) = std::mem::take(&mut p).split_at_mut(cut);
+            let (g0, g1) = g.split_at(cut_of(g.len()));
+            let (m0, m1) = std::mem::take(&mut m).split_at_mut(m_cut);
+            let (v0, v1) = std::mem::take(&mut v).split_at_mut(v_cut);
+            (p, g, m, v) = (p1, g1, m1, v1);
+            Some((p0, g0, m0, v0))
+        }
     });
+    crate::parallel::for_each_part(pieces, &|_, (p, g, m, v)| rule(p, g, m, v));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Activation, Gradients, Init};
+    use rand::SeedableRng;
+
+    #[test]
+    fn weight_decay_shrinks_weights_but_not_biases() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        // 200 × 100 weights: large enough to be split between threads.
+        let model = Model::new(&[200, 100, 3], Activation::Relu, Init::He, &mut rng);
+        let mut grads = Gradients::for_model(&model);
+        for optimizer in [Optimizer::Sgd, Optimizer::Momentum { momentum: 0.9 }, Optimizer::adam()] {
+            let mut decayed = model.clone();
+            for layer in &mut decayed.layers {
+                layer.bias.fill(0.5);
+            }
+            let before = decayed.clone();
+            let mut state = OptimizerState::new(optimizer, 0.1, &decayed);
+            state.weight_decay = 0.2;
+            // Zero gradients: the only change is the decay, W ← (1 − α·λ)·W = 0.98·W.
+            update_parameters(&mut decayed, &grads, &mut state);
+            for (after, start) in decayed.layers.iter().zip(&before.layers) {
+                assert!(after.weight.data.iter().zip(&start.weight.data).all(|(a, s)| *a == 0.98 * s), "{optimizer:?}");
+                assert!(after.bias.iter().all(|&b| b == 0.5), "{optimizer:?}");
+            }
+        }
+        // With a gradient, the step is the decay plus the optimizer's own step (SGD: −α·g).
+        grads.layers[0].weight.data.fill(1.0);
+        let mut sgd = model.clone();
+        let mut state = OptimizerState::new(Optimizer::Sgd, 0.1, &sgd);
+        state.weight_decay = 0.2;
+        update_parameters(&mut sgd, &grads, &mut state);
+        let w = (model.layers[0].weight.data[7], sgd.layers[0].weight.data[7]);
+        assert_eq!(w.1, 0.98 * w.0 - 0.1);
+    }
 }

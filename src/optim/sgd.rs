@@ -1,8 +1,10 @@
 //! Mini-batch gradient descent.
 
-/// `θ ← θ − α·g`
-pub fn sgd_step(param: &mut [f32], grad: &[f32], lr: f32) {
+/// `θ ← s·θ − α·g`, where `s = 1 − α·λ` shrinks the weights (decoupled weight decay `λ`;
+/// `s = 1` without it, and for biases).
+#[multiversion::multiversion(targets("x86_64+avx2+fma", "aarch64+neon"))]
+pub fn sgd_step(param: &mut [f32], grad: &[f32], lr: f32, shrink: f32) {
     for (p, &g) in param.iter_mut().zip(grad) {
-        *p -= lr * g;
+        *p = shrink * *p - lr * g;
     }
 }

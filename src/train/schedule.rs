@@ -6,6 +6,7 @@
 //! | step | `α·γ^⌊epoch / k⌋`: divided by `1/γ` every `k` epochs |
 //! | cosine | linear warm-up from 0 over the first `w` iterations (a fraction of the run), then `α·½(1 + cos(π·(t − w)/(T − w)))` |
 //! | one-cycle | warm-up from `α/25` to `α` over the first fraction `f` of the run, then cosine down to `α/25·10⁻⁴` (Smith 2018; PyTorch's `OneCycleLR` defaults) |
+//! | restarts | `c` cosine cycles (each warm-up + cosine), each `m` times as long as the one before: `T₀, mT₀, m²T₀, …` with `T₀ = T/(1 + m + … + mᶜ⁻¹)` (SGDR, Loshchilov & Hutter 2017). The end of each cycle is a converged model; the next, longer cycle improves on it |
 
 use serde::{Deserialize, Serialize};
 use std::f32::consts::PI;
@@ -22,6 +23,9 @@ pub enum Schedule {
     Cosine { warmup_fraction: f32 },
     /// One-cycle: warm up over the first `warmup_fraction` of the run, then cosine decay.
     OneCycle { warmup_fraction: f32 },
+    /// Cosine with warm restarts: `cycles` cosine cycles, each `multiplier` times as long as
+    /// the one before, each warming up over its first `warmup_fraction`.
+    Restarts { cycles: u32, multiplier: f32, warmup_fraction: f32 },
 }
 
 impl Schedule {
@@ -42,6 +46,23 @@ impl Schedule {
                     base * cosine((t - warmup) as f32 / (total.saturating_sub(warmup)).max(1) as f32)
                 }
             }
+            Schedule::Restarts { cycles, multiplier, warmup_fraction } => {
+                // Cycle c covers [start, start + T₀·mᶜ); the last one runs to the end.
+                let (cycles, m) = (cycles.clamp(1, 16) as i32, multiplier.max(1e-3) as f64);
+                let first = total as f64 / (0..cycles).map(|c| m.powi(c)).sum::<f64>();
+                let (mut start, mut length) = (0, total);
+                let mut end = 0.0;
+                for c in 0..cycles {
+                    end += first * m.powi(c);
+                    let end = if c + 1 == cycles { total } else { (end.round() as usize).min(total) };
+                    if t < end {
+                        length = end - start;
+                        break;
+                    }
+                    start = end;
+                }
+                Schedule::Cosine { warmup_fraction }.learning_rate(base, t - start.min(t), length, per_epoch)
+            }
             Schedule::OneCycle { warmup_fraction } => {
                 let (start, end) = (base / 25.0, base / 25.0 / 1e4);
                 let warm = ((total as f32 * warmup_fraction) as usize).max(1);
@@ -61,6 +82,12 @@ impl Schedule {
             Schedule::Step { every_epochs, gamma } => format!("step (×{gamma} every {every_epochs} epochs)"),
             Schedule::Cosine { warmup_fraction } => format!("cosine ({:.0}% warm-up)", warmup_fraction * 100.0),
             Schedule::OneCycle { warmup_fraction } => format!("one-cycle ({:.0}% warm-up)", warmup_fraction * 100.0),
+            Schedule::Restarts { cycles, multiplier, warmup_fraction } => {
+                format!(
+                    "cosine with {cycles} restarts, each cycle ×{multiplier} the last ({:.0}% warm-up each)",
+                    warmup_fraction * 100.0
+                )
+            }
         }
     }
 }
@@ -85,5 +112,28 @@ mod tests {
         assert!((one.learning_rate(1.0, 0, 1000, 10) - 0.04).abs() < 1e-4);
         assert!((one.learning_rate(1.0, 300, 1000, 10) - 1.0).abs() < 1e-6);
         assert!(one.learning_rate(1.0, 999, 1000, 10) < 1e-4);
+        // Two cycles of 100 and 200 iterations, no warm-up: α at 0 and again at 100 (the
+        // restart), α/2 half-way through each, near 0 at the end of each.
+        let restarts = Schedule::Restarts { cycles: 2, multiplier: 2.0, warmup_fraction: 0.0 };
+        assert_eq!(restarts.learning_rate(1.0, 0, 300, 10), 1.0);
+        assert!((restarts.learning_rate(1.0, 50, 300, 10) - 0.5).abs() < 1e-6);
+        assert!(restarts.learning_rate(1.0, 99, 300, 10) < 1e-3);
+        assert_eq!(restarts.learning_rate(1.0, 100, 300, 10), 1.0);
+        assert!((restarts.learning_rate(1.0, 200, 300, 10) - 0.5).abs() < 1e-6);
+        assert!(restarts.learning_rate(1.0, 299, 300, 10) < 1e-3);
+        // With warm-up, each cycle starts low again.
+        let warm = Schedule::Restarts { cycles: 2, multiplier: 2.0, warmup_fraction: 0.1 };
+        assert!((warm.learning_rate(1.0, 4, 300, 10) - 0.5).abs() < 1e-6);
+        assert!((warm.learning_rate(1.0, 109, 300, 10) - 0.5).abs() < 1e-6);
+        // Cycles of 20 and 50 (×2.5) of 70: the restart at 20.
+        let long = Schedule::Restarts { cycles: 2, multiplier: 2.5, warmup_fraction: 0.0 };
+        assert!(long.learning_rate(1.0, 19, 70, 1) < 0.01);
+        assert_eq!(long.learning_rate(1.0, 20, 70, 1), 1.0);
+        assert!((long.learning_rate(1.0, 45, 70, 1) - 0.5).abs() < 1e-6);
+        assert!(
+            (Schedule::Restarts { cycles: 1, multiplier: 2.0, warmup_fraction: 0.0 }.learning_rate(1.0, 150, 300, 10) - 0.5)
+                .abs()
+                < 1e-6
+        );
     }
 }

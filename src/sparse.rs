@@ -1,0 +1,369 @@
+//! Products with a mostly-zero matrix: the input images.
+//!
+//! About 80% of the pixels of an MNIST digit are exactly 0 (the background, `0/255`), and
+//! rotating, scaling or elastically distorting a digit keeps the background at 0. The first
+//! layer's two products read the input batch `X` itself:
+//!
+//! forward  `Z₁ = X·W₁ + b₁`   — row `i` of `Z₁` is `b₁ + Σ_{p: x_ip ≠ 0} x_ip · W₁[p, :]`
+//! backward `dW₁ = Xᵀ·dZ₁`     — row `p` of `dW₁` is `Σ_{i: x_ip ≠ 0} x_ip · dZ₁[i, :]`
+//!
+//! (the first layer needs no `dX`). Skipping the zero terms changes no value (they add
+//! exactly 0) but skips ~80% of the work, and the first layer is most of the work of a
+//! network on 784 pixels. The dense GEMM cannot skip them: it multiplies every entry.
+//!
+//! [`Csr`] holds a matrix by its non-zero entries, row by row ("compressed sparse rows");
+//! the transpose `Xᵀ` is a [`Csr`] too, so one kernel, [`csr_matmul`] (`C = A·B (+ bias)`
+//! with `A` sparse and `B` dense), does both products. [`csr_matmul_reference`] is the
+//! definition, kept beside it for the test.
+
+use crate::tensor::Matrix;
+use std::ops::Range;
+
+/// Inputs sparser than this (fraction of non-zero entries) take the sparse path…
+pub const MAX_DENSITY: f32 = 0.4;
+/// …when the layer has at least this many outputs: the kernel works on blocks of 16 or 64
+/// output columns; a narrower layer (softmax regression's 10) is faster as a dense GEMM.
+pub const MIN_OUTPUTS: usize = 16;
+
+/// A `rows × cols` matrix stored by its non-zero entries, row by row: row `i`'s entries are
+/// `entries[start[i]..start[i + 1]]`, each `(column, value)`, in increasing column order.
+/// The buffers are reused from batch to batch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Csr {
+    pub rows: usize,
+    pub cols: usize,
+    pub start: Vec<u32>,
+    pub entries: Vec<(u32, f32)>,
+}
+
+impl Csr {
+    /// The fraction of non-zero entries (0 for an empty matrix).
+    pub fn density(&self) -> f32 {
+        self.entries.len() as f32 / (self.rows * self.cols).max(1) as f32
+    }
+
+    /// Refills `self` with the non-zero entries of `x`, in two parallel passes over the rows:
+    /// count each row's entries (→ where each row starts), then copy them.
+    pub fn fill_from_dense(&mut self, x: &Matrix) {
+        self.prepare(x.rows, x.cols, x.data.len());
+        let parts = parts(x.rows, x.data.len());
+        crate::parallel::for_each_chunk_mut(&mut self.start[..x.rows], 1, parts.per_part, &|first, counts| {
+            for (i, count) in (first..).zip(counts) {
+                *count = x.row(i).iter().filter(|&&v| v != 0.0).count() as u32;
+            }
+        });
+        self.counts_to_starts();
+        crate::parallel::for_each_part(self.split(parts), &|part, (_, out)| {
+            // Eight pixels at a time: a bit mask of the non-zero ones (mostly none: the
+            // background), then one step per set bit, with no branch on each pixel's value.
+            let mut out = out.iter_mut();
+            for i in parts.range(part, x.rows) {
+                for (c, chunk) in x.row(i).chunks(8).enumerate() {
+                    let mut nonzero = chunk.iter().enumerate().fold(0u32, |m, (j, &v)| m | (u32::from(v != 0.0) << j));
+                    while nonzero != 0 {
+                        let j = nonzero.trailing_zeros() as usize;
+                        *out.next().unwrap() = ((c * 8 + j) as u32, chunk[j]);
+                        nonzero &= nonzero - 1;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Refills `self` with the transpose of `a`, in parallel over ranges of `a`'s columns (this
+    /// matrix's rows): in each row of `a`, a binary search finds the entries of the range,
+    /// which are counted (→ where each column starts), then copied. Within each new row the
+    /// entries stay in increasing order.
+    pub fn fill_transpose_of(&mut self, a: &Csr) {
+        self.prepare(a.cols, a.rows, a.rows * a.cols);
+        let parts = parts(a.cols, a.entries.len());
+        // Row `i` of `a`, cut to the columns `cols`.
+        let row_in = |i: usize, cols: &std::ops::Range<usize>| {
+            let row = a.row(i);
+            let from = row.partition_point(|&(p, _)| (p as usize) < cols.start);
+            let to = row.partition_point(|&(p, _)| (p as usize) < cols.end);
+            &row[from..to]
+        };
+        crate::parallel::for_each_chunk_mut(&mut self.start[..a.cols], 1, parts.per_part, &|first, counts| {
+            counts.fill(0);
+            for i in 0..a.rows {
+                for &(p, _) in row_in(i, &(first..first + counts.len())) {
+                    counts[p as usize - first] += 1;
+                }
+            }
+        });
+        self.counts_to_starts();
+        crate::parallel::for_each_part(self.split(parts), &|part, (next, out)| {
+            // `next[c]`: where column `first + c`'s next entry goes (its start, then advancing).
+            let first = part * parts.per_part;
+            let base = next.first().copied().unwrap_or(0);
+            for i in 0..a.rows {
+                for &(p, v) in row_in(i, &(first..first + next.len())) {
+                    let slot = &mut next[p as usize - first];
+                    out[(*slot - base) as usize] = (i as u32, v);
+                    *slot += 1;
+                }
+            }
+            // Each `next[c]` is now the end of column `first + c`: the start of the one after it.
+            for c in (1..next.len()).rev() {
+                next[c] = next[c - 1];
+            }
+            if let Some(s) = next.first_mut() {
+                *s = base;
+            }
+        });
+    }
+
+    /// Empties the buffers for a `rows × cols` matrix of up to `capacity` entries, reserving
+    /// room for all of them so a training step never grows them.
+    fn prepare(&mut self, rows: usize, cols: usize, capacity: usize) {
+        assert!(capacity < u32::MAX as usize, "Csr: {rows}×{cols} has too many entries for 32-bit indices");
+        self.rows = rows;
+        self.cols = cols;
+        self.start.clear();
+        self.start.resize(rows + 1, 0);
+        self.entries.clear();
+        self.entries.reserve(capacity);
+    }
+
+    /// Turns the per-row counts in `start[..rows]` into where each row starts (an exclusive
+    /// prefix sum; `start[rows]` = all entries), and sizes `entries` to match.
+    fn counts_to_starts(&mut self) {
+        let mut total = 0;
+        for s in &mut self.start {
+            (*s, total) = (total, total + *s);
+        }
+        self.entries.resize(self.start[self.rows] as usize, (0, 0.0));
+    }
+
+    /// Row `i`'s entries.
+    fn row(&self, i: usize) -> &[(u32, f32)] {
+        &self.entries[self.start[i] as usize..self.start[i + 1] as usize]
+    }
+
+    /// For each part of the rows: its rows' starts and its rows' entries, to fill in.
+    fn split(&mut self, parts: Parts) -> impl Iterator<Item = (&mut [u32], &mut [(u32, f32)])> {
+        let (mut starts, mut entries) = (&mut self.start[..], &mut self.entries[..]);
+        std::iter::from_fn(move || {
+            let rows = (starts.len() - 1).min(parts.per_part);
+            if rows == 0 {
+                return None;
+            }
+            let count = (starts[rows] - starts[0]) as usize;
+            let (mine, rest) = std::mem::take(&mut starts).split_at_mut(rows);
+            let (out, tail) = std::mem::take(&mut entries).split_at_mut(count);
+            (starts, entries) = (rest, tail);
+            Some((mine, out))
+        })
+    }
+}
+
+/// How rows are shared between threads while building a [`Csr`]: `per_part` consecutive rows each.
+#[derive(Clone, Copy)]
+struct Parts {
+    per_part: usize,
+}
+
+impl Parts {
+    fn range(self, part: usize, rows: usize) -> std::ops::Range<usize> {
+        (part * self.per_part).min(rows)..((part + 1) * self.per_part).min(rows)
+    }
+}
+
+/// One part per thread, or a single part when the matrix is too small (`work` elements) to share.
+fn parts(rows: usize, work: usize) -> Parts {
+    let threads = if work < 1 << 15 { 1 } else { crate::parallel::threads() };
+    Parts { per_part: rows.div_ceil(threads).max(1) }
+}
+
+/// `C = A·B`, plus `bias` on every row when given: `C[i, :] = bias + Σ_k A[i, k] · B[k, :]`
+/// over the non-zero `A[i, k]` only. `C` is reshaped to `rows(A) × cols(B)`.
+///
+/// Each thread computes a range of `C`'s columns, in blocks of 64 held in SIMD registers
+/// while the row's entries stream past: for one block, `B[k, block]` is 256 contiguous bytes
+/// and the block of `B` (all its rows) stays in the core's cache. No thread reads another's
+/// output, so the result does not depend on the thread count.
+pub fn csr_matmul(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: &mut Matrix) {
+    assert_eq!(a.cols, b.rows, "csr_matmul: inner dimensions differ ({}×{} · {}×{})", a.rows, a.cols, b.rows, b.cols);
+    if let Some(bias) = bias {
+        assert_eq!(bias.len(), b.cols, "csr_matmul: bias has {} entries for {} columns", bias.len(), b.cols);
+    }
+    c.reshape(a.rows, b.cols);
+    let n = b.cols;
+    if n == 0 {
+        return;
+    }
+    let out = OutPtr(c.data.as_mut_ptr());
+    let columns = |cols: Range<usize>| {
+        // SAFETY: threads get disjoint column ranges of `c`, which outlives the call.
+        let out = &out;
+        kernel::columns(a, b, bias, out.0, cols)
+    };
+    if crate::parallel::threads() == 1 || a.entries.len() * n < PARALLEL_MIN_WORK {
+        columns(0..n);
+    } else {
+        crate::parallel::for_each_range(n, 16, &columns);
+    }
+}
+
+/// Below this many multiply-adds a product runs on one thread.
+const PARALLEL_MIN_WORK: usize = 1 << 17;
+
+/// The output pointer, shared by threads that write disjoint columns.
+struct OutPtr(*mut f32);
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+/// The definition: `C[i][j] = bias[j] + Σ_k A[i][k]·B[k][j]`, one element at a time.
+pub fn csr_matmul_reference(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: &mut Matrix) {
+    c.reshape(a.rows, b.cols);
+    for i in 0..a.rows {
+        for j in 0..b.cols {
+            let mut sum = bias.map_or(0.0, |bias| bias[j]);
+            for &(k, v) in a.row(i) {
+                sum += v * b.data[k as usize * b.cols + j];
+            }
+            c.data[i * b.cols + j] = sum;
+        }
+    }
+}
+
+/// The inner loops, compiled twice on x86-64: for AVX2 + FMA (chosen at run time when the
+/// CPU has them) and for the baseline instruction set.
+mod kernel {
+    use super::{Csr, Matrix, Range};
+
+    /// Block widths: 64 columns = 8 AVX registers of accumulators, then 16, then one at a time.
+    const WIDE: usize = 64;
+    const NARROW: usize = 16;
+
+    /// Columns `cols` of every row of `C = A·B (+ bias)`, written through `c` (row-major, `B.cols` wide).
+    pub fn columns(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features the function is compiled for.
+            return unsafe { columns_avx2_fma(a, b, bias, c, cols) };
+        }
+        // aarch64's baseline (NEON) has a fused multiply-add; x86-64's does not.
+        columns_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, cols)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn columns_avx2_fma(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
+        columns_with::<true>(a, b, bias, c, cols)
+    }
+
+    #[inline(always)]
+    fn columns_with<const FMA: bool>(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
+        let mut j = cols.start;
+        while j + WIDE <= cols.end {
+            block::<WIDE, FMA>(a, b, bias, c, j);
+            j += WIDE;
+        }
+        while j + NARROW <= cols.end {
+            block::<NARROW, FMA>(a, b, bias, c, j);
+            j += NARROW;
+        }
+        while j < cols.end {
+            block::<1, FMA>(a, b, bias, c, j);
+            j += 1;
+        }
+    }
+
+    /// Columns `j0..j0 + W` of every row: `acc = bias; for each entry (k, v) of the row: acc += v·B[k, j0..j0+W]`.
+    #[inline(always)]
+    fn block<const W: usize, const FMA: bool>(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, j0: usize) {
+        let n = b.cols;
+        for i in 0..a.rows {
+            let mut acc = [0.0f32; W];
+            if let Some(bias) = bias {
+                acc.copy_from_slice(&bias[j0..j0 + W]);
+            }
+            let row_of = |k: u32| -> &[f32; W] { b.data[k as usize * n + j0..][..W].try_into().unwrap() };
+            // Two entries per step: `acc += (v₀·B[k₀] + v₁·B[k₁])`. The bracket does not wait
+            // for `acc`, so each accumulator waits for one addition per two entries instead of
+            // two chained multiply-adds.
+            let mut pairs = a.row(i).chunks_exact(2);
+            for pair in &mut pairs {
+                let ((k0, v0), (k1, v1)) = (pair[0], pair[1]);
+                let (r0, r1) = (row_of(k0), row_of(k1));
+                for j in 0..W {
+                    acc[j] += if FMA { v1.mul_add(r1[j], v0 * r0[j]) } else { v0 * r0[j] + v1 * r1[j] };
+                }
+            }
+            if let [(k, v)] = *pairs.remainder() {
+                for (s, &w) in acc.iter_mut().zip(row_of(k)) {
+                    *s = if FMA { v.mul_add(w, *s) } else { *s + v * w };
+                }
+            }
+            // SAFETY: `c` has `a.rows × n` elements and `j0 + W ≤ n`; this thread owns these columns.
+            unsafe { std::ptr::copy_nonoverlapping(acc.as_ptr(), c.add(i * n + j0), W) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// A matrix with about `density` of its entries non-zero.
+    fn sparse_random(rows: usize, cols: usize, density: f64, rng: &mut impl Rng) -> Matrix {
+        let data = (0..rows * cols).map(|_| if rng.random_bool(density) { rng.random_range(-1.0..1.0) } else { 0.0 }).collect();
+        Matrix::from_vec(rows, cols, data)
+    }
+
+    #[test]
+    fn transpose_holds_the_same_entries() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        // Small (one thread builds it) and large (every thread builds a part).
+        for (rows, cols) in [(37, 53), (128, 784), (301, 777)] {
+            let x = sparse_random(rows, cols, 0.2, &mut rng);
+            let (mut a, mut at) = (Csr::default(), Csr::default());
+            a.fill_from_dense(&x);
+            let nonzero = x.data.iter().filter(|&&v| v != 0.0).count();
+            assert_eq!(a.entries.len(), nonzero);
+            assert!((a.density() - nonzero as f32 / (rows * cols) as f32).abs() < 1e-6);
+            for i in 0..rows {
+                let dense: Vec<(u32, f32)> =
+                    x.row(i).iter().enumerate().filter(|&(_, &v)| v != 0.0).map(|(p, &v)| (p as u32, v)).collect();
+                assert_eq!(a.row(i), &dense[..], "row {i} of {rows}×{cols}");
+            }
+            at.fill_transpose_of(&a);
+            let mut expected = Csr::default();
+            expected.fill_from_dense(&x.transpose());
+            assert_eq!(at, expected, "{rows}×{cols}");
+        }
+    }
+
+    #[test]
+    fn fast_kernel_matches_reference_and_dense_product() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        // Widths that exercise the 64-, 16- and 1-column blocks, on 1 and 2 threads.
+        for &(m, k, n) in &[(1, 1, 1), (5, 7, 3), (128, 784, 256), (37, 129, 100), (300, 784, 800), (0, 4, 4)] {
+            for density in [0.0, 0.2, 1.0] {
+                let x = sparse_random(m, k, density, &mut rng);
+                let b = Matrix::from_vec(k, n, (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect());
+                let bias: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let mut a = Csr::default();
+                a.fill_from_dense(&x);
+                for bias in [None, Some(&bias[..])] {
+                    let (mut fast, mut slow) = (Matrix::default(), Matrix::default());
+                    csr_matmul(&a, &b, bias, &mut fast);
+                    csr_matmul_reference(&a, &b, bias, &mut slow);
+                    let mut dense = Matrix::zeros(m, n);
+                    crate::gemm::matmul_reference(&x, crate::gemm::Op::N, &b, crate::gemm::Op::N, &mut dense, false);
+                    for (j, d) in dense.data.iter_mut().enumerate() {
+                        *d += bias.map_or(0.0, |bias| bias[j % n]);
+                    }
+                    for other in [&slow, &dense] {
+                        assert_eq!((fast.rows, fast.cols), (other.rows, other.cols));
+                        let worst = fast.data.iter().zip(&other.data).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+                        assert!(worst <= 1e-5 * (k as f32).sqrt() * 4.0, "{m}×{k}×{n} at {density}: {worst}");
+                    }
+                }
+            }
+        }
+    }
+}
