@@ -229,7 +229,10 @@ pub fn csr_matmul_reference(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: &mut M
 }
 
 /// The inner loops, compiled twice on x86-64: for AVX2 + FMA (chosen at run time when the
-/// CPU has them) and for the baseline instruction set.
+/// CPU has them) and for the baseline instruction set. (Dispatched here by hand rather than
+/// with the `multiversion` crate the optimizer uses, because the two versions differ in code,
+/// not just in instructions: `mul_add` is one instruction with FMA and a slow library call
+/// without it.)
 mod kernel {
     use super::{Csr, Matrix, Range};
 
