@@ -47,21 +47,21 @@ impl Schedule {
                 }
             }
             Schedule::Restarts { cycles, multiplier, warmup_fraction } => {
-                // Cycle c covers [start, start + T₀·mᶜ); the last one runs to the end.
+                // Cycle c is T₀·mᶜ long; the cycle holding t runs over [start, end), the last
+                // one to the end of the run.
                 let (cycles, m) = (cycles.clamp(1, 16) as i32, multiplier.max(1e-3) as f64);
                 let first = total as f64 / (0..cycles).map(|c| m.powi(c)).sum::<f64>();
-                let (mut start, mut length) = (0, total);
-                let mut end = 0.0;
-                for c in 0..cycles {
-                    end += first * m.powi(c);
-                    let end = if c + 1 == cycles { total } else { (end.round() as usize).min(total) };
-                    if t < end {
-                        length = end - start;
+                let (mut start, mut end, mut boundary) = (0, total, 0.0);
+                for c in 0..cycles - 1 {
+                    boundary += first * m.powi(c);
+                    let restart = (boundary.round() as usize).min(total);
+                    if t < restart {
+                        end = restart;
                         break;
                     }
-                    start = end;
+                    start = restart;
                 }
-                Schedule::Cosine { warmup_fraction }.learning_rate(base, t - start.min(t), length, per_epoch)
+                Schedule::Cosine { warmup_fraction }.learning_rate(base, t - start, end - start, per_epoch)
             }
             Schedule::OneCycle { warmup_fraction } => {
                 let (start, end) = (base / 25.0, base / 25.0 / 1e4);
