@@ -8,7 +8,7 @@
 //! job into `tasks` parts; part 0 runs on the calling thread, part `i` always on helper `i`,
 //! so the same work is always done the same way (results are bit-identical run to run).
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{JoinHandle, Thread};
@@ -60,8 +60,9 @@ pub struct Team {
 }
 
 impl Team {
-    /// A team of `threads` (≥ 1) threads: this one and `threads − 1` helpers.
+    /// A team of `threads` (1 ..= [`MAX_THREADS`]) threads: this one and `threads − 1` helpers.
     pub fn new(threads: usize) -> Team {
+        assert!(threads <= MAX_THREADS, "Team::new: {threads} threads (at most {MAX_THREADS})");
         let shared = Arc::new(Shared {
             job: UnsafeCell::new(None),
             tasks: AtomicUsize::new(0),
@@ -92,12 +93,14 @@ impl Team {
 
     /// Runs `f(0)`, …, `f(tasks − 1)` in parallel: `f(0)` here, `f(i)` on helper `i`.
     /// `tasks` must not exceed [`Team::threads`].
+    ///
+    /// Reentrant: called from inside a part of a job (of this team or another), it runs its
+    /// tasks one after another on the calling thread, so nested work never waits for helpers
+    /// that are busy with the outer job. Calls from different threads take turns.
     pub fn run(&self, tasks: usize, f: &(dyn Fn(usize) + Sync)) {
         assert!(tasks <= self.threads(), "{tasks} tasks for {} threads", self.threads());
-        if tasks <= 1 {
-            if tasks == 1 {
-                f(0);
-            }
+        if tasks <= 1 || IN_JOB.with(Cell::get) {
+            (0..tasks).for_each(f);
             return;
         }
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -115,7 +118,9 @@ impl Team {
                 t.unpark();
             }
         }
+        IN_JOB.with(|j| j.set(true));
         let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(0)));
+        IN_JOB.with(|j| j.set(false));
         let helpers = self.helpers.len();
         let waiting = Instant::now();
         while s.done.load(Ordering::Acquire) < helpers {
@@ -133,6 +138,8 @@ impl Team {
 }
 
 fn helper(index: usize, s: &Shared) {
+    // A helper only ever runs parts of jobs.
+    IN_JOB.with(|j| j.set(true));
     let mut seen = 0;
     loop {
         // Wait for a new job: spin for a while, then park.
@@ -201,14 +208,40 @@ pub fn set_threads(threads: usize) {
     }
 }
 
-/// The team in use (all cores unless [`set_threads`] said otherwise).
-pub fn team() -> Arc<Team> {
-    slot().lock().unwrap().clone()
+thread_local! {
+    /// The team [`with_threads`] set for this thread, if any.
+    static LOCAL_TEAM: RefCell<Option<Arc<Team>>> = const { RefCell::new(None) };
+    /// Whether this thread is running a part of a job: work it starts then runs inline.
+    static IN_JOB: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The number of threads in use.
+/// The team in use: the one [`with_threads`] set for this thread, else the process's (all
+/// cores unless [`set_threads`] said otherwise).
+pub fn team() -> Arc<Team> {
+    LOCAL_TEAM.with(|t| t.borrow().clone()).unwrap_or_else(|| slot().lock().unwrap().clone())
+}
+
+/// The number of threads work started now may use: the team's, or 1 inside a part of a job
+/// (a part that splits its own work runs it on its own thread).
 pub fn threads() -> usize {
-    team().threads()
+    if IN_JOB.with(Cell::get) { 1 } else { team().threads() }
+}
+
+/// Runs `f` with a team of `threads` (1 ..= [`MAX_THREADS`]) for the calling thread alone,
+/// whatever [`set_threads`] said for the process: for tests that compare thread counts side by
+/// side, and for programs that train several models at once on their own threads.
+pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    assert!((1..=MAX_THREADS).contains(&threads), "with_threads: {threads} threads (1 to {MAX_THREADS})");
+    /// Puts the previous team back, also when `f` panics.
+    struct Restore(Option<Arc<Team>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            LOCAL_TEAM.with(|t| *t.borrow_mut() = self.0.take());
+        }
+    }
+    let previous = LOCAL_TEAM.with(|t| t.borrow_mut().replace(Arc::new(Team::new(threads))));
+    let _restore = Restore(previous);
+    f()
 }
 
 /// Runs `f(0..tasks)` in parallel on the team (see [`Team::run`]); `tasks ≤ threads()`.
@@ -226,16 +259,36 @@ pub fn for_each_range(len: usize, align: usize, f: &(dyn Fn(std::ops::Range<usiz
 }
 
 /// Cuts `data` into at most `threads()` pieces of whole `unit`s (rows, say) and runs
-/// `f(first unit index, piece)` on each in parallel. Below `min_units` units it runs on the
-/// calling thread alone.
+/// `f(first unit index, piece)` on each in parallel. Below `min_units` units per thread it
+/// uses fewer threads, down to the calling thread alone. Every piece but the last holds the
+/// same number of units; the last also takes whatever is left, including a final partial
+/// unit when `data.len()` is not a multiple of `unit`.
 pub fn for_each_chunk_mut<T: Send>(data: &mut [T], unit: usize, min_units: usize, f: &(dyn Fn(usize, &mut [T]) + Sync)) {
-    let units = data.len() / unit.max(1);
+    let unit = unit.max(1);
+    let units = data.len() / unit;
     let tasks = threads().min(units / min_units.max(1)).max(1);
     if tasks == 1 {
         return f(0, data);
     }
     let per_task = units.div_ceil(tasks);
-    for_each_part(data.chunks_mut(per_task * unit), &|i, piece| f(i * per_task, piece));
+    for_each_part(chunks_with_tail(data, per_task * unit, tasks), &|i, piece| f(i * per_task, piece));
+}
+
+/// `data` cut into pieces of `size`, at most `pieces` of them: the last piece takes the rest.
+/// (`chunks_mut` would make one more piece for a short tail, one more than there are threads.)
+fn chunks_with_tail<T>(data: &mut [T], size: usize, pieces: usize) -> impl Iterator<Item = &mut [T]> {
+    let mut rest = data;
+    let mut made = 0;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        made += 1;
+        let cut = if made == pieces { rest.len() } else { size.min(rest.len()) };
+        let (piece, tail) = std::mem::take(&mut rest).split_at_mut(cut);
+        rest = tail;
+        Some(piece)
+    })
 }
 
 /// Element-wise work on a batch matrix, `f(piece)`, split between the threads when there is
@@ -264,11 +317,13 @@ pub fn for_each_part<P: Send>(parts: impl Iterator<Item = P>, f: &(dyn Fn(usize,
     // way to move a `&mut` slice to exactly one other thread. The slots live on the stack: this
     // runs inside every training step, which must not allocate.
     let mut slots: Pieces<Mutex<Option<P>>> = std::array::from_fn(|_| None);
+    let mut parts = parts;
     let mut count = 0;
-    for (slot, part) in slots.iter_mut().zip(parts) {
+    for (slot, part) in slots.iter_mut().zip(&mut parts) {
         *slot = Some(Mutex::new(Some(part)));
         count += 1;
     }
+    assert!(parts.next().is_none(), "for_each_part: more than {MAX_THREADS} parts");
     run(count, &|i| {
         let part = slots[i].as_ref().and_then(|slot| slot.lock().unwrap().take()).expect("each part is taken once");
         f(i, part)
