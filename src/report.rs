@@ -49,7 +49,7 @@ fn read_summary(run_dir: &Path) -> Result<(serde_json::Value, bool)> {
         let v = serde_json::from_str(&text).map_err(|e| Error::file(&path, format!("not a run summary ({e})")))?;
         return Ok((v, true));
     }
-    let checkpoint = run_dir.join(crate::cli::train::CHECKPOINT);
+    let checkpoint = run_dir.join(crate::train::run_dir::CHECKPOINT);
     if checkpoint.is_file() {
         let (c, meta) = crate::train::Checkpoint::load(&checkpoint)?;
         let v = serde_json::json!({
@@ -69,7 +69,7 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     let model_path = if run_dir.join("model.safetensors").is_file() {
         run_dir.join("model.safetensors")
     } else {
-        run_dir.join(crate::cli::train::CHECKPOINT)
+        run_dir.join(crate::train::run_dir::CHECKPOINT)
     };
     let model = load_model(&model_path)?;
     let data_path: PathBuf = match data {
@@ -79,6 +79,12 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
             .map(PathBuf::from)
             .ok_or_else(|| Error::file(run_dir, "the run does not record its data; pass --data"))?,
     };
+    if data.is_none() && !data_path.exists() {
+        return Err(Error::file(
+            run_dir,
+            format!("the run's data {} is not there any more: pass --data with where it is now", data_path.display()),
+        ));
+    }
     let split = load_dataset(&data_path)?;
     let test = &split.test;
     if test.pixels() != model.inputs() {

@@ -208,10 +208,10 @@ fn unwritable_output_is_refused_before_training() {
     let tmp = tempfile::tempdir().unwrap();
     write_idx_dataset(&tmp.path().join("d"), 20, 10, 2, 4);
     std::fs::write(tmp.path().join("file"), "a file, not a folder").unwrap();
-    let run = ffnn(&["train", "--data", "d", "--out", "file/run"], tmp.path(), &[]);
+    let run = ffnn(&["train", "--data", "d", "--out", "file/run", "--batch-size", "4"], tmp.path(), &[]);
     assert!(run.stderr.starts_with("error: file/run: cannot create the run folder (--out): "), "{}", run.stderr);
     assert_eq!(run.code, 1);
-    let run = ffnn(&["train", "--data", "d", "--out", "file"], tmp.path(), &[]);
+    let run = ffnn(&["train", "--data", "d", "--out", "file", "--batch-size", "4"], tmp.path(), &[]);
     assert_error(&run, "error: file: --out exists and is not a folder");
 }
 
@@ -229,7 +229,7 @@ fn a_full_disk_gives_a_clear_error_and_keeps_the_previous_files() {
         return;
     }
     let unmount = scopeguard(&disk);
-    let args = ["train", "--data", "d", "--out", "disk/run", "--hidden", "64", "--iterations", "20"];
+    let args = ["train", "--data", "d", "--out", "disk/run", "--hidden", "64", "--iterations", "20", "--overwrite"];
     let run = ffnn(&args, tmp.path(), &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let model_before = std::fs::read(disk.join("run/model.safetensors")).unwrap();

@@ -39,6 +39,32 @@ pub enum Command {
     Bench(bench::BenchArgs),
 }
 
+impl Command {
+    /// Whether the command runs a web server (which must outlive clients that hang up).
+    fn serves(&self) -> bool {
+        match self {
+            Command::Serve(_) => true,
+            Command::Train(args) => args.serve.is_some(),
+            Command::Bench(args) => args.serve_load.is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// A closed pipe (`ffnn eval | head -1`) ends the program quietly, as it does any Unix tool,
+/// instead of a panic at the next `println!`. Rust ignores `SIGPIPE` so that a write to a
+/// closed pipe or socket fails with an error; this puts back the default action, which ends
+/// the process at that write. Not for the commands that serve: a client that hangs up must
+/// not end the server.
+fn die_quietly_on_closed_pipes() {
+    #[cfg(unix)]
+    // SAFETY: `signal` only changes the process's disposition of SIGPIPE; `SIG_DFL` is the
+    // kernel's own action, so no code of ours runs in a signal context.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// The default data folder when neither `--data` nor `$FFNN_DATA` is given.
 pub const DEFAULT_DATA: &str = "data/mnist";
 
@@ -70,24 +96,64 @@ pub fn resolve_data(flag: Option<&Path>) -> Result<PathBuf, Error> {
     Ok(p)
 }
 
-/// Sets the thread count for everything ffnn runs in parallel.
+/// Sets the thread count for everything ffnn runs in parallel and returns it.
+///
+/// The rule: at most one thread per core. ffnn's threads spin while they wait for the next
+/// piece of work (see [`crate::parallel`]), so two threads on one core slow each other down
+/// many times over (one MNIST epoch: 0.40 s on 2 threads, 1.21 s on 4, 13.6 s on 1000, on
+/// 2 cores). More threads than cores are cut to the core count with a one-line note on stderr.
 pub fn set_threads(threads: Option<usize>) -> Result<usize, Error> {
     match threads {
         Some(0) => Err(Error::invalid("--threads must be at least 1")),
         Some(n) => {
-            crate::parallel::set_threads(n);
-            Ok(n)
+            let cores = crate::parallel::available_cores().min(crate::parallel::MAX_THREADS);
+            if n > cores {
+                eprintln!("ffnn: --threads {n}: this machine has {cores} cores; using {cores} threads (one per core)");
+            }
+            crate::parallel::set_threads(n.min(cores));
+            Ok(n.min(cores))
         }
         None => Ok(crate::parallel::threads()),
     }
 }
 
-/// Makes a clap error one line: its first line, plus the possible values when it lists them.
+/// Value parser of flags that take a whole number (its range is checked with the settings,
+/// which say what is valid: `--batch-size must be at least 1`).
+pub fn whole_number(s: &str) -> Result<usize, String> {
+    s.trim().parse::<usize>().map_err(|_| "expected a whole number".to_string())
+}
+
+/// Value parser of `--seed`: a whole number that fits in 64 bits.
+pub fn seed(s: &str) -> Result<u64, String> {
+    s.trim().parse::<u64>().map_err(|_| format!("expected a whole number from 0 to {}", u64::MAX))
+}
+
+/// Value parser of flags that take a real number (negative ones reach the range check, which
+/// says what is valid).
+pub fn number(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err("expected a number".to_string()),
+    }
+}
+
+/// Makes a clap error one line: its first line, the missing arguments and the usage when it
+/// names some (`… not provided: --model <FILE> (usage: ffnn eval --model <FILE> …)`), and
+/// the possible values when it lists them.
 fn one_line(err: &clap::Error) -> String {
     let text = err.to_string();
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let mut out = lines.next().unwrap_or("error: bad arguments").to_string();
-    if let Some(values) = lines.find(|l| l.starts_with("[possible values:")) {
+    let rest: Vec<&str> = lines.collect();
+    if err.kind() == clap::error::ErrorKind::MissingRequiredArgument {
+        let missing: Vec<&str> = rest.iter().copied().take_while(|l| !l.starts_with("Usage:")).collect();
+        out.push(' ');
+        out.push_str(&missing.join(", "));
+        if let Some(usage) = rest.iter().find_map(|l| l.strip_prefix("Usage: ")) {
+            out.push_str(&format!(" (usage: {usage})"));
+        }
+    }
+    if let Some(values) = rest.iter().find(|l| l.starts_with("[possible values:")) {
         out.push(' ');
         out.push_str(values);
     }
@@ -112,6 +178,9 @@ pub fn main() -> i32 {
             };
         }
     };
+    if !cli.command.serves() {
+        die_quietly_on_closed_pipes();
+    }
     let result = match cli.command {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::nn::model_file::save_model;
 use crate::nn::{Activation, Init};
 use crate::optim::Optimizer;
+use crate::train::run_dir::{self, meta};
 use crate::train::{
     Checkpoint, CheckpointPolicy, Event, Length, Preset, Schedule, TrainConfig, TrainControl, evaluate, train_model_with,
 };
@@ -12,10 +13,11 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// Dataset: an IDX folder, a folder with train/ and test/ PNG trees, or a .zip of one
     /// [default: $FFNN_DATA, else ./data/mnist]
@@ -35,22 +37,22 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerName>,
     /// Learning rate α.
-    #[arg(long, value_name = "ALPHA", allow_negative_numbers = true)]
+    #[arg(long, value_name = "ALPHA", value_parser = super::number)]
     pub lr: Option<f32>,
     /// Momentum μ (for --optimizer momentum).
-    #[arg(long, value_name = "MU", default_value_t = 0.9, allow_negative_numbers = true)]
+    #[arg(long, value_name = "MU", default_value_t = 0.9, value_parser = super::number)]
     pub momentum: f32,
     /// Samples per mini-batch.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::whole_number)]
     pub batch_size: Option<usize>,
     /// Passes over the training set.
-    #[arg(long, value_name = "N", conflicts_with = "iterations")]
+    #[arg(long, value_name = "N", conflicts_with = "iterations", value_parser = super::whole_number)]
     pub epochs: Option<usize>,
     /// Optimizer steps (instead of --epochs).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::whole_number)]
     pub iterations: Option<usize>,
     /// Evaluate on the test set every K iterations (0: only at the end).
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = super::whole_number)]
     pub eval_every: Option<usize>,
     /// Learning-rate schedule: constant; step (×--lr-gamma every --lr-step-epochs); cosine
     /// (to 0, after --warmup); one-cycle (warm up from α/25 over --warmup, then cosine down);
@@ -61,51 +63,51 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub cycles: u32,
     /// How much longer each cycle of the restarts schedule is than the one before.
-    #[arg(long, value_name = "M", default_value_t = 2.0)]
+    #[arg(long, value_name = "M", default_value_t = 2.0, value_parser = super::number)]
     pub cycle_mult: f32,
     /// Warm-up as a fraction of the run (cosine: default 0; one-cycle: default 0.3).
-    #[arg(long, value_name = "FRACTION")]
+    #[arg(long, value_name = "FRACTION", value_parser = super::number)]
     pub warmup: Option<f32>,
     /// Epochs between learning-rate drops (step schedule).
-    #[arg(long, value_name = "K", default_value_t = 10)]
+    #[arg(long, value_name = "K", default_value_t = 10, value_parser = super::whole_number)]
     pub lr_step_epochs: usize,
     /// Factor of each drop (step schedule).
-    #[arg(long, value_name = "GAMMA", default_value_t = 0.1)]
+    #[arg(long, value_name = "GAMMA", default_value_t = 0.1, value_parser = super::number)]
     pub lr_gamma: f32,
     /// Decoupled weight decay λ (with Adam: AdamW).
-    #[arg(long, value_name = "LAMBDA")]
+    #[arg(long, value_name = "LAMBDA", value_parser = super::number)]
     pub weight_decay: Option<f32>,
     /// Label smoothing ε.
-    #[arg(long, value_name = "EPS")]
+    #[arg(long, value_name = "EPS", value_parser = super::number)]
     pub label_smoothing: Option<f32>,
     /// Inverted dropout rate on hidden activations.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = super::number)]
     pub dropout: Option<f32>,
     /// Hold out N training images (drawn with --seed) as a validation set, evaluated with the
     /// test set; choose settings by it, not by the test set.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::whole_number)]
     pub val: Option<usize>,
     /// Distort every training batch at random (affine + elastic; defaults: ±12°, ±10% scale,
     /// ±10° shear, ±2.5 px, elastic α 34 σ 6). Any of the flags below also turns it on.
     #[arg(long)]
     pub augment: bool,
     /// Augmentation: rotation range, degrees.
-    #[arg(long, value_name = "DEG")]
+    #[arg(long, value_name = "DEG", value_parser = super::number)]
     pub rotate: Option<f32>,
     /// Augmentation: scale range (0.1 = ±10%).
-    #[arg(long, value_name = "FRACTION")]
+    #[arg(long, value_name = "FRACTION", value_parser = super::number)]
     pub scale: Option<f32>,
     /// Augmentation: shear range, degrees.
-    #[arg(long, value_name = "DEG")]
+    #[arg(long, value_name = "DEG", value_parser = super::number)]
     pub shear: Option<f32>,
     /// Augmentation: translation range, pixels.
-    #[arg(long, value_name = "PX")]
+    #[arg(long, value_name = "PX", value_parser = super::number)]
     pub translate: Option<f32>,
     /// Augmentation: elastic distortion strength α, pixels (0: no elastic distortion).
-    #[arg(long, value_name = "ALPHA")]
+    #[arg(long, value_name = "ALPHA", value_parser = super::number)]
     pub elastic_alpha: Option<f32>,
     /// Augmentation: elastic smoothing width σ, pixels.
-    #[arg(long, value_name = "SIGMA")]
+    #[arg(long, value_name = "SIGMA", value_parser = super::number)]
     pub elastic_sigma: Option<f32>,
     /// Turn off augmentation a preset turns on.
     #[arg(long, conflicts_with = "augment")]
@@ -114,17 +116,22 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub init: Option<InitName>,
     /// σ of --init normal.
-    #[arg(long, value_name = "SIGMA", default_value_t = 0.01, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SIGMA", default_value_t = 0.01, value_parser = super::number)]
     pub init_std: f32,
     /// Random seed: fixes initialization and batch order.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = super::seed)]
     pub seed: u64,
     /// Threads [default: all cores].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::whole_number)]
     pub threads: Option<usize>,
-    /// Run folder [default: runs/<date>_<time>].
+    /// Run folder [default: runs/<date>_<time>]. A folder with files in it is refused unless
+    /// --overwrite is given.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Replace the run files of an earlier run in --out (the model, checkpoint, history, plots,
+    /// summary and report it holds are deleted before training; other files stay).
+    #[arg(long, requires = "out")]
+    pub overwrite: bool,
     /// Print one JSON line with the results on stdout at the end.
     #[arg(long)]
     pub json: bool,
@@ -134,11 +141,11 @@ pub struct TrainArgs {
     pub serve: Option<String>,
     /// Write a checkpoint every N epochs (0: never) [default: at the end of an epoch once a
     /// minute of training has passed since the last one].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::whole_number)]
     pub checkpoint_every: Option<usize>,
     /// Continue the run in DIR from its checkpoint (same settings, data and threads;
     /// --epochs/--iterations may set a new length).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "hidden", "activation", "optimizer", "lr", "momentum", "batch_size", "eval_every", "init", "init_std", "seed", "out", "lr_schedule", "cycles", "cycle_mult", "warmup", "weight_decay", "label_smoothing", "dropout", "val", "augment", "no_augment", "rotate", "scale", "shear", "translate", "elastic_alpha", "elastic_sigma"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "overwrite", "hidden", "activation", "optimizer", "lr", "momentum", "batch_size", "eval_every", "init", "init_std", "seed", "out", "lr_schedule", "cycles", "cycle_mult", "warmup", "weight_decay", "label_smoothing", "dropout", "val", "augment", "no_augment", "rotate", "scale", "shear", "translate", "elastic_alpha", "elastic_sigma"])]
     pub resume: Option<PathBuf>,
 }
 
@@ -188,7 +195,8 @@ pub enum InitName {
 }
 
 impl TrainArgs {
-    /// The preset's configuration with every given flag applied.
+    /// The preset's configuration with every given flag applied, checked
+    /// ([`TrainConfig::validate`] says which flag is out of range and what is valid).
     pub fn config(&self) -> Result<TrainConfig> {
         let mut c = self.preset.config();
         if let Some(h) = &self.hidden {
@@ -196,9 +204,6 @@ impl TrainArgs {
         }
         if let Some(a) = self.activation {
             c.activation = a;
-        }
-        if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
-            return Err(Error::invalid("--momentum must be in [0, 1)"));
         }
         if let Some(o) = self.optimizer {
             c.optimizer = match o {
@@ -208,6 +213,9 @@ impl TrainArgs {
             };
         } else if let Optimizer::Momentum { momentum } = &mut c.optimizer {
             *momentum = self.momentum;
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(Error::invalid("--momentum must be in [0, 1)"));
         }
         if let Some(lr) = self.lr {
             c.learning_rate = lr;
@@ -224,7 +232,7 @@ impl TrainArgs {
         if let Some(k) = self.eval_every {
             c.eval_every = k;
         }
-        if !(self.init_std.is_finite() && self.init_std > 0.0) {
+        if self.init_std <= 0.0 {
             return Err(Error::invalid("--init-std must be a positive number"));
         }
         if let Some(i) = self.init {
@@ -235,23 +243,32 @@ impl TrainArgs {
                 InitName::Torch => Init::Torch,
             };
         }
+        const WARMUP_APPLIES: &str =
+            "--warmup applies to the cosine, one-cycle and restarts schedules: add --lr-schedule cosine (or one-cycle, restarts)";
         if let Some(name) = self.lr_schedule {
-            let warmup = self.warmup.unwrap_or(if matches!(name, ScheduleName::OneCycle) { 0.3 } else { 0.0 });
-            if !(0.0..1.0).contains(&warmup) {
-                return Err(Error::invalid("--warmup must be a fraction in [0, 1)"));
+            if self.warmup.is_some() && matches!(name, ScheduleName::Constant | ScheduleName::Step) {
+                return Err(Error::invalid(WARMUP_APPLIES));
             }
+            let warmup = self.warmup.unwrap_or(if matches!(name, ScheduleName::OneCycle) { 0.3 } else { 0.0 });
             c.schedule = match name {
                 ScheduleName::Constant => Schedule::Constant,
-                ScheduleName::Step => Schedule::Step { every_epochs: self.lr_step_epochs.max(1), gamma: self.lr_gamma },
+                ScheduleName::Step => Schedule::Step { every_epochs: self.lr_step_epochs, gamma: self.lr_gamma },
                 ScheduleName::Cosine => Schedule::Cosine { warmup_fraction: warmup },
                 ScheduleName::OneCycle => Schedule::OneCycle { warmup_fraction: warmup.max(1e-3) },
                 ScheduleName::Restarts => {
-                    if !(self.cycle_mult.is_finite() && (0.1..=100.0).contains(&self.cycle_mult)) {
-                        return Err(Error::invalid("--cycle-mult must be between 0.1 and 100"));
-                    }
                     Schedule::Restarts { cycles: self.cycles, multiplier: self.cycle_mult, warmup_fraction: warmup }
                 }
             };
+        } else if let Some(w) = self.warmup {
+            // A warm-up for the preset's own schedule.
+            match &mut c.schedule {
+                Schedule::Cosine { warmup_fraction }
+                | Schedule::OneCycle { warmup_fraction }
+                | Schedule::Restarts { warmup_fraction, .. } => *warmup_fraction = w,
+                Schedule::Constant | Schedule::Step { .. } => {
+                    return Err(Error::invalid(WARMUP_APPLIES));
+                }
+            }
         }
         if let Some(w) = self.weight_decay {
             c.weight_decay = w;
@@ -269,9 +286,6 @@ impl TrainArgs {
                 [&mut a.rotation, &mut a.scale, &mut a.shear, &mut a.translate, &mut a.elastic_alpha, &mut a.elastic_sigma];
             for (field, flag) in fields.into_iter().zip(flags) {
                 if let Some(v) = flag {
-                    if !(v.is_finite() && v >= 0.0) {
-                        return Err(Error::invalid("augmentation ranges (--rotate, --scale, …) must be numbers ≥ 0"));
-                    }
                     *field = v;
                 }
             }
@@ -318,32 +332,6 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// Creates the run folder: `out` if given, else `runs/<date>_<time>` (with a suffix if taken).
-fn create_run_dir(out: Option<&Path>) -> Result<PathBuf> {
-    let dir = match out {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let stamp = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S").to_string();
-            let mut dir = PathBuf::from("runs").join(&stamp);
-            let mut n = 2;
-            while dir.exists() {
-                dir = PathBuf::from("runs").join(format!("{stamp}-{n}"));
-                n += 1;
-            }
-            dir
-        }
-    };
-    if dir.exists() && !dir.is_dir() {
-        return Err(Error::file(&dir, "--out exists and is not a folder"));
-    }
-    std::fs::create_dir_all(&dir).map_err(|e| Error::file(&dir, format!("cannot create the run folder (--out): {e}")))?;
-    // Prove it is writable now rather than after training.
-    let probe = dir.join(".ffnn-write-test");
-    std::fs::write(&probe, b"").map_err(|e| Error::file(&dir, format!("the run folder (--out) is not writable: {e}")))?;
-    let _ = std::fs::remove_file(probe);
-    Ok(dir)
-}
-
 /// Ctrl-C: the first press asks training to stop after the current step; the second exits at once.
 static STOP: AtomicBool = AtomicBool::new(false);
 static PRESSES: AtomicUsize = AtomicUsize::new(0);
@@ -362,20 +350,17 @@ fn install_ctrl_c(quiet: bool) {
     });
 }
 
-/// The checkpoint file of a run folder.
-pub const CHECKPOINT: &str = "checkpoint.safetensors";
-
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     // A resumed run takes its configuration, data and threads from the checkpoint.
     let resumed = match &args.resume {
         Some(dir) => {
-            let (checkpoint, meta) = Checkpoint::load(&dir.join(CHECKPOINT))?;
+            let (checkpoint, meta) = Checkpoint::load(&dir.join(run_dir::CHECKPOINT))?;
             Some((dir.clone(), checkpoint, meta))
         }
         None => None,
     };
     let stored = |key: &str| resumed.as_ref().and_then(|(_, _, meta)| meta.get(key).cloned());
-    let threads_flag = args.threads.or_else(|| stored("ffnn.threads").and_then(|t| t.parse().ok()));
+    let threads_flag = args.threads.or_else(|| stored(meta::THREADS).and_then(|t| t.parse().ok()));
     let threads = super::set_threads(threads_flag)?;
     let mut config = match &resumed {
         Some((_, c, _)) => c.config.clone(),
@@ -388,24 +373,53 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         config.length = Length::Iterations(i);
     }
     config.validate()?;
-    let data_flag = args.data.clone().or_else(|| stored("ffnn.data").map(PathBuf::from));
+    if let Some(out) = &args.out {
+        run_dir::check(out, args.overwrite)?;
+    }
+    let data_flag = args.data.clone().or_else(|| stored(meta::DATA).map(PathBuf::from));
     let data_path = super::resolve_data(data_flag.as_deref())?;
     let mut data = load_dataset(&data_path)?;
-    // A validation set held out of the training set (its size is recorded with the checkpoint).
-    let val = args.val.or_else(|| stored("ffnn.val").and_then(|v| v.parse().ok())).unwrap_or(0);
-    if val >= data.train.len() {
-        return Err(Error::invalid(format!("--val {val}: the training set has only {} images", data.train.len())).into());
+    let fingerprint = data.fingerprint();
+    if let Some(trained_on) = stored(meta::DATA_SHA256)
+        && trained_on != fingerprint
+    {
+        return Err(Error::file(
+            &data_path,
+            format!(
+                "not the data this run was trained on (the checkpoint was trained on {}, SHA-256 {}…; this data's is {}…): resume with that data, or start a new run",
+                stored(meta::DATA).unwrap_or_else(|| "other data".into()),
+                &trained_on[..trained_on.len().min(12)],
+                &fingerprint[..12]
+            ),
+        )
+        .into());
     }
-    let validation = (val > 0).then(|| {
-        let (rest, held) = data.train.split_validation(val, config.seed);
-        data.train = rest;
-        held
-    });
+    if resumed.is_none() && config.batch_size > data.train.len() {
+        eprintln!(
+            "ffnn: --batch-size {} is more than the {} training images; using {} (every step sees the whole set)",
+            config.batch_size,
+            data.train.len(),
+            data.train.len()
+        );
+        config.batch_size = data.train.len();
+    }
+    // A validation set held out of the training set (its size is recorded with the checkpoint).
+    let val = args.val.or_else(|| stored(meta::VAL).and_then(|v| v.parse().ok())).unwrap_or(0);
+    let validation = data.hold_out_validation(val, config.seed, config.batch_size)?;
+    crate::train::memory::check(
+        &config,
+        data.train.pixels(),
+        data.train.classes(),
+        data.train.len(),
+        crate::train::memory::available(),
+    )?;
     let run_dir = match &resumed {
         Some((dir, _, _)) => dir.clone(),
-        None => create_run_dir(args.out.as_deref())?,
+        None => run_dir::create(args.out.as_deref(), args.overwrite)?,
     };
-    let preset_name = stored("ffnn.preset").unwrap_or_else(|| args.preset.name().to_string());
+    // Recorded absolute, so `ffnn report` and `--resume` find it from any folder.
+    let data_path = std::path::absolute(&data_path).unwrap_or(data_path);
+    let preset_name = stored(meta::PRESET).unwrap_or_else(|| args.preset.name().to_string());
     if let Some(aug) = &config.augment {
         // What the network trains on: the first 64 training images, distorted as in step 1.
         let (mut x, mut y) = (crate::tensor::Matrix::default(), Vec::new());
@@ -473,12 +487,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     // What a checkpoint records besides the run's state: where the data is, the threads.
     let mut meta = BTreeMap::new();
-    meta.insert("ffnn.data".to_string(), data_path.display().to_string());
-    meta.insert("ffnn.threads".to_string(), threads.to_string());
-    meta.insert("ffnn.preset".to_string(), preset_name.clone());
-    meta.insert("ffnn.val".to_string(), val.to_string());
-    let checkpoint_path = run_dir.join(CHECKPOINT);
-    let history_path = run_dir.join("history.csv");
+    meta.insert(meta::DATA.to_string(), data_path.display().to_string());
+    meta.insert(meta::DATA_SHA256.to_string(), fingerprint);
+    meta.insert(meta::THREADS.to_string(), threads.to_string());
+    meta.insert(meta::PRESET.to_string(), preset_name.clone());
+    meta.insert(meta::VAL.to_string(), val.to_string());
+    let checkpoint_path = run_dir.join(run_dir::CHECKPOINT);
+    let history_path = run_dir.join(run_dir::HISTORY);
     let mut save_checkpoint = |c: &Checkpoint| -> crate::Result<()> {
         c.save(&checkpoint_path, &meta)?;
         c.history.write_csv(&history_path)
@@ -540,12 +555,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     let mut model_meta = BTreeMap::new();
     model_meta.insert("ffnn.test_accuracy".to_string(), format!("{}", test.accuracy));
-    save_model(model, &run_dir.join("model.safetensors"), &model_meta)?;
+    save_model(model, &run_dir.join(run_dir::MODEL), &model_meta)?;
     result.history.write_csv(&history_path)?;
     crate::plot::plot_history(&result.history, &run_dir)?;
     crate::plot::write_weight_image(model, &run_dir.join("weights.png"))?;
     let json = serde_json::to_string(&summary)?;
-    crate::atomic_file::write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
+    crate::atomic_file::write_atomic(&run_dir.join(run_dir::SUMMARY), json.as_bytes())?;
     crate::report::write_report(&run_dir, Some(&data_path))?;
 
     if args.json {

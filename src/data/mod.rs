@@ -141,6 +141,52 @@ impl DataSplit {
     pub fn classes(&self) -> usize {
         self.train.classes()
     }
+
+    /// The SHA-256 (hex) of the loaded data: image size, then the training and the test set's
+    /// pixels and labels. Two copies of a dataset agree whatever their layout or compression
+    /// (IDX raw or gzip, PNG folder or zip); a different dataset of the same shape does not.
+    /// A checkpoint records it, so a run is never resumed on other data.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for set in [&self.train, &self.test] {
+            for n in [set.height, set.width, set.len()] {
+                hash.update((n as u64).to_le_bytes());
+            }
+            hash.update(&set.images);
+            hash.update(&set.labels);
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Holds `n` training images (drawn with `seed`) out as a validation set and returns it;
+    /// `None` for `n = 0`. Refused, naming `--val`, when the rest would be smaller than one
+    /// batch of `batch_size` or would have no example of some class (the number of classes is
+    /// the whole training set's).
+    pub fn hold_out_validation(&mut self, n: usize, seed: u64, batch_size: usize) -> Result<Option<Dataset>> {
+        if n == 0 {
+            return Ok(None);
+        }
+        let total = self.train.len();
+        if n >= total {
+            return Err(Error::invalid(format!("--val {n}: the training set has only {total} images")));
+        }
+        if total - n < batch_size {
+            return Err(Error::invalid(format!(
+                "--val {n} leaves {} training images, fewer than one batch of {batch_size} (at most {} with this batch size)",
+                total - n,
+                total - batch_size
+            )));
+        }
+        let classes = self.train.classes();
+        let (rest, held) = self.train.split_validation(n, seed);
+        let counts = rest.label_counts();
+        if let Some(class) = (0..classes).find(|&c| counts.get(c).is_none_or(|&k| k == 0)) {
+            return Err(Error::invalid(format!("--val {n} leaves no training image of class {class}: hold out fewer images")));
+        }
+        self.train = rest;
+        Ok(Some(held))
+    }
 }
 
 /// Loads a dataset from `path`, whichever of the supported layouts it has:

@@ -7,7 +7,9 @@
 
 pub mod checkpoint;
 pub mod history;
+pub mod memory;
 pub mod presets;
+pub mod run_dir;
 pub mod schedule;
 
 pub use checkpoint::Checkpoint;
@@ -95,9 +97,11 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Checks the settings, naming the flag at fault.
+    /// Checks the settings, naming the flag at fault and what is valid.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::invalid(m.to_string()));
+        let within = |v: f32, range: std::ops::RangeInclusive<f32>| v.is_finite() && range.contains(&v);
+        let fraction = |v: f32| v.is_finite() && (0.0..1.0).contains(&v);
         if self.batch_size == 0 {
             return bad("--batch-size must be at least 1");
         }
@@ -107,14 +111,72 @@ impl TrainConfig {
         if self.hidden.contains(&0) {
             return bad("--hidden: every layer needs at least one unit");
         }
-        if !(0.0..1.0).contains(&self.dropout) {
+        if !fraction(self.dropout) {
             return bad("--dropout must be in [0, 1)");
         }
-        if !(0.0..1.0).contains(&self.label_smoothing) {
+        if !fraction(self.label_smoothing) {
             return bad("--label-smoothing must be in [0, 1)");
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return bad("--weight-decay must be a number ≥ 0");
+        }
+        match self.optimizer {
+            Optimizer::Momentum { momentum } if !fraction(momentum) => return bad("--momentum must be in [0, 1)"),
+            Optimizer::Adam { beta1, beta2, eps } if !(fraction(beta1) && fraction(beta2) && eps.is_finite() && eps > 0.0) => {
+                return bad("Adam needs β₁ and β₂ in [0, 1) and ε > 0");
+            }
+            _ => {}
+        }
+        if let Init::Normal { std } = self.init
+            && !(std.is_finite() && std > 0.0)
+        {
+            return bad("--init-std must be a positive number");
+        }
+        match self.schedule {
+            Schedule::Step { every_epochs, gamma } => {
+                if every_epochs == 0 {
+                    return bad("--lr-step-epochs must be at least 1");
+                }
+                if !(gamma.is_finite() && gamma > 0.0 && gamma <= 1.0) {
+                    return bad("--lr-gamma must be in (0, 1]");
+                }
+            }
+            Schedule::Cosine { warmup_fraction }
+            | Schedule::OneCycle { warmup_fraction }
+            | Schedule::Restarts { warmup_fraction, .. }
+                if !fraction(warmup_fraction) =>
+            {
+                return bad("--warmup must be a fraction in [0, 1)");
+            }
+            Schedule::Restarts { cycles, multiplier, .. } => {
+                if !(1..=16).contains(&cycles) {
+                    return bad("--cycles must be from 1 to 16");
+                }
+                if !within(multiplier, 0.1..=100.0) {
+                    return bad("--cycle-mult must be between 0.1 and 100");
+                }
+            }
+            _ => {}
+        }
+        if let Some(a) = &self.augment {
+            if !within(a.rotation, 0.0..=180.0) {
+                return bad("--rotate must be from 0 to 180 (degrees either way)");
+            }
+            if !(a.scale.is_finite() && (0.0..1.0).contains(&a.scale)) {
+                return bad("--scale must be in [0, 1) (0.1: sizes from 90% to 110%)");
+            }
+            if !within(a.shear, 0.0..=60.0) {
+                return bad("--shear must be from 0 to 60 (degrees either way)");
+            }
+            if !within(a.translate, 0.0..=1000.0) {
+                return bad("--translate must be from 0 to 1000 (pixels either way)");
+            }
+            if !within(a.elastic_alpha, 0.0..=1000.0) {
+                return bad("--elastic-alpha must be from 0 to 1000 (pixels; 0: no elastic distortion)");
+            }
+            if !within(a.elastic_sigma, 0.5..=100.0) {
+                return bad("--elastic-sigma must be from 0.5 to 100 (pixels)");
+            }
         }
         match self.length {
             Length::Epochs(0) => bad("--epochs must be at least 1"),
@@ -249,6 +311,7 @@ pub fn train_model_with(
     if train.is_empty() {
         return Err(Error::invalid("the training set is empty"));
     }
+    memory::check(config, train.pixels(), train.classes(), train.len(), memory::available())?;
     let mut run = match control.resume.take() {
         Some(mut c) => {
             c.check_compatible(train)?;
