@@ -100,3 +100,115 @@ fn every_bad_request_gets_a_4xx_with_a_json_error() {
     let (status, _) = post(&url, "application/json", serde_json::json!({ "pixels": pixels() }).to_string().as_bytes());
     assert_eq!(status, 200);
 }
+
+/// Peak resident memory of this process so far, in MB.
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0
+}
+
+#[test]
+fn huge_images_are_refused_from_their_header_before_decoding() {
+    let (base, _) = server();
+    // 8000×8000 pixels at 1 bit each, all black: 8 MB of pixels that compress to a few KB, and
+    // 64 MB once decoded to a byte per pixel.
+    let mut png = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png, 8000, 8000);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::One);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&vec![0u8; 1000 * 8000]).unwrap();
+    }
+    assert!(png.len() < 100_000, "{} bytes", png.len());
+    let before = peak_rss_mb();
+    let url = format!("{base}/api/predict");
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                let (status, text) = post(&url, "image/png", &png);
+                assert_eq!(status, 413, "{text}");
+                let v: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(v["error"], "the image is 8000×8000 pixels; images up to 4096×4096 are accepted");
+            });
+        }
+    });
+    let grown = peak_rss_mb() - before;
+    assert!(grown < 32.0, "8 requests raised the peak memory by {grown:.0} MB: the images were decoded");
+}
+
+#[test]
+fn slow_clients_are_timed_out_and_cannot_hold_the_server() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let model = Model::new(&[784, 32, 10], Activation::Relu, Init::He, &mut rng);
+    let limits = ffnn::serve::Limits {
+        header_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(1),
+        max_connections: 1000,
+    };
+    let addr = ffnn::serve::spawn_router_with(ffnn::serve::router(model, None), "127.0.0.1:0", limits).unwrap();
+    // 300 slow clients: 200 send half a header, 100 the headers and a tenth of the body.
+    let opened = Instant::now();
+    let mut slow: Vec<std::net::TcpStream> = (0..300)
+        .map(|i| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            let start: &[u8] = if i % 3 == 0 {
+                b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"pixels\": ["
+            } else {
+                b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Ty"
+            };
+            s.write_all(start).unwrap();
+            s
+        })
+        .collect();
+    // A normal request is answered at once all the same.
+    let asked = Instant::now();
+    let body = serde_json::json!({ "pixels": pixels() }).to_string();
+    let (status, _) = post(&format!("http://{addr}/api/predict"), "application/json", body.as_bytes());
+    let took = asked.elapsed();
+    assert_eq!(status, 200);
+    assert!(took < Duration::from_secs(1), "a normal request took {took:?} beside 300 slow ones");
+    // After the timeouts every slow connection has been closed by the server (a slow body gets
+    // its 408 first).
+    for (i, s) in slow.iter_mut().enumerate() {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut answer = Vec::new();
+        match s.read_to_end(&mut answer) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("slow connection {i} still open after {:?}: {e}", opened.elapsed()),
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        if i % 3 == 0 {
+            assert!(answer.starts_with("HTTP/1.1 408"), "slow body {i}: {answer:?}");
+        }
+    }
+    assert!(opened.elapsed() < Duration::from_secs(4), "closed after {:?}", opened.elapsed());
+}
+
+#[test]
+fn connections_over_the_cap_wait_for_a_free_one() {
+    use std::time::{Duration, Instant};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let model = Model::new(&[784, 32, 10], Activation::Relu, Init::He, &mut rng);
+    let limits = ffnn::serve::Limits {
+        header_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(1),
+        max_connections: 4,
+    };
+    let addr = ffnn::serve::spawn_router_with(ffnn::serve::router(model, None), "127.0.0.1:0", limits).unwrap();
+    // Four idle connections take every place; a fifth client waits until the header timeout
+    // frees one, and is then served.
+    let idle: Vec<_> = (0..4).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let asked = Instant::now();
+    let body = serde_json::json!({ "pixels": pixels() }).to_string();
+    let (status, _) = post(&format!("http://{addr}/api/predict"), "application/json", body.as_bytes());
+    let waited = asked.elapsed();
+    assert_eq!(status, 200);
+    assert!(waited > Duration::from_millis(500) && waited < Duration::from_secs(3), "waited {waited:?}");
+    drop(idle);
+}

@@ -15,6 +15,12 @@ pub struct GrayImage {
     pub pixels: Vec<u8>,
 }
 
+/// Width and height of a PNG, read from its header without decoding any pixel.
+pub fn png_size(bytes: &[u8]) -> Result<(usize, usize), String> {
+    let reader = png::Decoder::new(Cursor::new(bytes)).read_info().map_err(|e| format!("not a PNG image ({e})"))?;
+    Ok((reader.info().width as usize, reader.info().height as usize))
+}
+
 /// Decodes a PNG to 8-bit grayscale. Palette and low bit depths are expanded, 16-bit is
 /// reduced to 8; colour becomes luma `0.299 R + 0.587 G + 0.114 B`; transparency is
 /// composited over black (MNIST's background).

@@ -7,10 +7,11 @@
 //! | `POST /api/predict` | `{"pixels": [h·w numbers in 0..1]}` or a PNG body → `{"class": k, "probabilities": […]}` |
 //!
 //! Bad requests get a 4xx status with `{"error": "…"}`: malformed JSON, a wrong number of
-//! pixels, values that are not finite or outside [0, 1], a PNG of the wrong size, a body over
-//! 1 MB.
+//! pixels, values that are not finite or outside [0, 1], a PNG of the wrong size or larger than
+//! 4096×4096 (refused from its header, before decoding), a body over 1 MB, a request not read
+//! within 30 s (408). Slow clients cannot hold the server: see [`Limits`].
 
-use crate::data::image::{decode_gray_png, encode_png};
+use crate::data::image::{decode_gray_png, encode_png, png_size};
 use crate::nn::{Model, predict};
 use crate::tensor::Matrix;
 use axum::Router;
@@ -22,12 +23,17 @@ use axum::routing::{get, post};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The page, embedded at build time.
 pub const INDEX_HTML: &str = include_str!("index.html");
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
+
+/// The largest image accepted, per side: larger images are refused from their header, before
+/// decoding.
+pub const MAX_IMAGE_SIDE: usize = 4096;
 
 /// What the handlers share: the model and its card.
 pub struct AppState {
@@ -74,13 +80,22 @@ type Refusal = (StatusCode, String);
 fn pixels_of(content_type: &str, body: &[u8], model: &Model) -> Result<Vec<f32>, Refusal> {
     let (h, w) = model.input_shape;
     if content_type.starts_with("image/png") || body.starts_with(b"\x89PNG") {
-        let img = decode_gray_png(body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
-        if (img.width, img.height) != (w, h) {
+        // The header says how large the image is: a small file can hold a huge image (an
+        // 8000×8000 1-bit PNG is 8 KB), so sizes are checked before anything is decoded.
+        let (width, height) = png_size(body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+        if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
             return Err((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("the image is {}×{} but the model takes {w}×{h} images", img.width, img.height),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the image is {width}×{height} pixels; images up to {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} are accepted"),
             ));
         }
+        if (width, height) != (w, h) {
+            return Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("the image is {width}×{height} but the model takes {w}×{h} images"),
+            ));
+        }
+        let img = decode_gray_png(body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
         return Ok(img.pixels.iter().map(|&p| p as f32 / 255.0).collect());
     }
     let value: Value =
@@ -159,9 +174,79 @@ pub fn training_router(live: Arc<std::sync::Mutex<Live>>, stop: &'static std::sy
         )
 }
 
-/// Serves `router` on `listener` until the process ends.
+/// How long and how many: what keeps a server answering when clients are slow or many.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    /// A client must send a request's headers within this time (also the most a kept-alive
+    /// connection may sit idle between requests); else the connection is closed.
+    pub header_timeout: Duration,
+    /// A request, its body included, must be read and answered within this time; else it gets
+    /// `408 Request Timeout` and the connection is closed.
+    pub request_timeout: Duration,
+    /// Connections open at once; further clients wait to be accepted until one closes. Kept
+    /// under the process's file-descriptor limit, so the server never runs out of them.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    /// 10 s for headers, 30 s for a whole request, up to 1000 connections (fewer when the
+    /// process may open fewer than 1064 files).
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: connection_cap(1000),
+        }
+    }
+}
+
+/// `wanted`, or fewer when the file-descriptor limit is low: a connection is one descriptor,
+/// and the process keeps 64 for everything else.
+fn connection_cap(wanted: usize) -> usize {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: `getrlimit` writes one `rlimit` through a pointer to a live local.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            return wanted.min((limit.rlim_cur as usize).saturating_sub(64)).max(1);
+        }
+    }
+    wanted
+}
+
+/// Serves `router` on `listener` with the default [`Limits`] until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router).await
+    serve_with(listener, router, Limits::default()).await
+}
+
+/// Serves `router` on `listener` until the process ends, within `limits`: hyper's
+/// `header_read_timeout` for slow or idle headers, tower-http's `TimeoutLayer` for slow
+/// bodies and handlers, and a semaphore permit per open connection.
+pub async fn serve_with(listener: tokio::net::TcpListener, router: Router, limits: Limits) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let router =
+        router.layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout));
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    loop {
+        let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of descriptors or a connection reset before it was accepted: try again shortly.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
 }
 
 /// Starts a server for `model` on `addr` in a background thread with its own runtime and
@@ -172,6 +257,11 @@ pub fn spawn(model: Model, test_accuracy: Option<f32>, addr: &str) -> std::io::R
 
 /// Serves `router` on `addr` from a background thread with its own runtime; returns the address.
 pub fn spawn_router(router: Router, addr: &str) -> std::io::Result<std::net::SocketAddr> {
+    spawn_router_with(router, addr, Limits::default())
+}
+
+/// [`spawn_router`] within `limits`.
+pub fn spawn_router_with(router: Router, addr: &str, limits: Limits) -> std::io::Result<std::net::SocketAddr> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
@@ -179,7 +269,7 @@ pub fn spawn_router(router: Router, addr: &str) -> std::io::Result<std::net::Soc
     std::thread::Builder::new().name("ffnn-serve".into()).spawn(move || {
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("a listening socket");
-            let _ = serve(listener, router).await;
+            let _ = serve_with(listener, router, limits).await;
         })
     })?;
     Ok(local)
