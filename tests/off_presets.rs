@@ -350,3 +350,52 @@ fn a_closed_pipe_ends_the_program_quietly() {
     assert_eq!(stderr, "", "no panic, no message");
     assert!(out.status.signal() == Some(libc::SIGPIPE) || out.status.code() == Some(0), "{:?}", out.status);
 }
+
+/// The real Fashion-MNIST from Debian's package `dataset-fashion-mnist` (which `.ci/run`
+/// installs); `None` (the test skips) when missing, except under CI.
+fn fashion_mnist_dir() -> Option<std::path::PathBuf> {
+    let dir = std::path::PathBuf::from("/usr/share/datasets/fashion-mnist");
+    if dir.join("train-images-idx3-ubyte.gz").is_file() {
+        return Some(dir);
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI is set but Fashion-MNIST is missing (apt-get install dataset-fashion-mnist)");
+    eprintln!("skipping: Fashion-MNIST not installed");
+    None
+}
+
+#[test]
+fn an_mnist_run_is_not_resumed_on_fashion_mnist() {
+    let (Some(mnist), Some(fashion)) = (mnist_dir(), fashion_mnist_dir()) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = ffnn(
+        &[
+            "train",
+            "--data",
+            mnist.to_str().unwrap(),
+            "--hidden",
+            "32",
+            "--epochs",
+            "2",
+            "--checkpoint-every",
+            "1",
+            "--out",
+            "run",
+        ],
+        tmp.path(),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let history = std::fs::read(tmp.path().join("run/history.csv")).unwrap();
+    let run = ffnn(&["train", "--resume", "run", "--data", fashion.to_str().unwrap(), "--epochs", "3"], tmp.path(), &[]);
+    assert_eq!(run.code, 1);
+    let line = run.stderr.trim_end();
+    assert!(
+        line.starts_with(&format!(
+            "error: {}: not the data this run was trained on (the checkpoint was trained on {}, SHA-256 ",
+            fashion.display(),
+            std::path::absolute(&mnist).unwrap().display()
+        )),
+        "{line}"
+    );
+    assert_eq!(std::fs::read(tmp.path().join("run/history.csv")).unwrap(), history, "the history is not mixed");
+}
