@@ -19,7 +19,7 @@
 //! | [`plot`] | training curves, first-layer weight images, sample grids |
 //! | [`report`] | the self-contained `report.html` of a run |
 //! | [`serve`] | `ffnn serve`: the drawing page and its JSON API |
-//! | [`bench`] | `ffnn bench`: GEMM peak, training and inference speed |
+//! | [`bench`](mod@bench) | `ffnn bench`: GEMM peak, training and inference speed |
 //! | [`cli`] | the `ffnn` command |
 //!
 //! The functions of the course assignment this project grew from keep their names:

@@ -124,7 +124,7 @@ pub struct TrainArgs {
     /// Threads [default: all cores].
     #[arg(long, value_name = "N", value_parser = super::whole_number)]
     pub threads: Option<usize>,
-    /// Run folder [default: runs/<date>_<time>]. A folder with files in it is refused unless
+    /// Run folder [default: runs/DATE_TIME]. A folder with files in it is refused unless
     /// --overwrite is given.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
