@@ -2,7 +2,7 @@
 //! Reads MNIST from `$FFNN_DATA` (else `../shared/data/mnist`); set `FFNN_TORCH_PYTHON` and
 //! `FFNN_TORCH_SCRIPT` to compare with PyTorch in the same run.
 
-use ffnn::bench::{BenchOptions, run, to_markdown};
+use ffnn_cli::bench::{BenchOptions, run, to_markdown};
 use std::path::PathBuf;
 
 fn main() {

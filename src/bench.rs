@@ -10,11 +10,11 @@
 //!
 //! Everything runs at 1 thread and at all threads.
 
-use crate::data::load_dataset;
-use crate::error::{Error, Result};
-use crate::gemm::{Op, matmul};
-use crate::nn::{Model, ModelState, model_forward};
-use crate::tensor::Matrix;
+use ffnn::data::load_dataset;
+use ffnn::error::{Error, Result};
+use ffnn::gemm::{Op, matmul};
+use ffnn::nn::{Model, ModelState, model_forward};
+use ffnn::tensor::Matrix;
 use rand::SeedableRng;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -148,10 +148,10 @@ pub fn flop_per_epoch(sizes: &[usize], n: usize) -> f64 {
 
 /// [`flop_per_epoch`] minus the products with zero pixels that the first layer skips: its
 /// forward product and weight gradient touch only the non-zero inputs (`density` of them; see
-/// [`crate::sparse`]) when the inputs are sparse enough and the layer wide enough for that path.
+/// [`ffnn::sparse`]) when the inputs are sparse enough and the layer wide enough for that path.
 pub fn flop_done_per_epoch(sizes: &[usize], n: usize, density: f64) -> f64 {
     let dense = flop_per_epoch(sizes, n);
-    if sizes.len() < 2 || sizes[1] < crate::sparse::MIN_OUTPUTS || density > crate::sparse::MAX_DENSITY as f64 {
+    if sizes.len() < 2 || sizes[1] < ffnn::sparse::MIN_OUTPUTS || density > ffnn::sparse::MAX_DENSITY as f64 {
         return dense;
     }
     let first = 4.0 * (sizes[0] * sizes[1]) as f64 * n as f64;
@@ -196,7 +196,7 @@ fn machine() -> String {
             s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    format!("{cpu}, {} cores, {}", crate::parallel::available_cores(), std::env::consts::OS)
+    format!("{cpu}, {} cores, {}", ffnn::parallel::available_cores(), std::env::consts::OS)
 }
 
 /// Runs the benchmark; `log` receives one line per finished measurement.
@@ -212,7 +212,7 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRep
     };
     if !options.training_only {
         for &threads in &options.threads {
-            crate::parallel::set_threads(threads);
+            ffnn::parallel::set_threads(threads);
             for size in [1024, 2048] {
                 let gflops = gemm_gflops(size, if size == 1024 { 10 } else { 4 });
                 log(&format!("gemm {size}³ on {threads} thread(s): {gflops:.1} GFLOP/s"));
@@ -301,9 +301,9 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRep
         for (name, flags) in CONFIGS {
             let sizes = config_sizes(flags);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-            let model = Model::new(&sizes, crate::nn::Activation::Relu, crate::nn::Init::Torch, &mut rng);
+            let model = Model::new(&sizes, ffnn::nn::Activation::Relu, ffnn::nn::Init::Torch, &mut rng);
             for &threads in &options.threads {
-                crate::parallel::set_threads(threads);
+                ffnn::parallel::set_threads(threads);
                 let point = inference(name, &model, &x, threads);
                 log(&format!(
                     "inference {name} on {threads} thread(s): {:.0} images/s, one image in {:.1} µs",
@@ -387,7 +387,7 @@ pub fn to_markdown(r: &BenchReport) -> String {
 /// Writes the report's JSON to `path` atomically.
 pub fn write_json(report: &BenchReport, path: &Path) -> Result<()> {
     let json = serde_json::to_string_pretty(report).expect("serializable");
-    crate::atomic_file::write_atomic(path, json.as_bytes())
+    ffnn::atomic_file::write_atomic(path, json.as_bytes())
 }
 
 #[cfg(test)]

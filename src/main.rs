@@ -1,5 +1,5 @@
 //! The `ffnn` binary: see `ffnn --help` and the README.
 
 fn main() {
-    std::process::exit(ffnn::cli::main());
+    std::process::exit(ffnn_cli::cli::main());
 }

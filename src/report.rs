@@ -3,11 +3,11 @@
 //! the first-layer weights, the confusion matrix, per-class precision/recall/F1, and the test
 //! images the model got wrong with the highest confidence.
 
-use crate::data::image::encode_png;
-use crate::data::load_dataset;
-use crate::error::{Error, Result, io_error};
-use crate::nn::model_file::load_model;
 use base64::Engine;
+use ffnn::data::image::encode_png;
+use ffnn::data::load_dataset;
+use ffnn::error::{Error, Result, io_error};
+use ffnn::nn::model_file::load_model;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -49,9 +49,9 @@ fn read_summary(run_dir: &Path) -> Result<(serde_json::Value, bool)> {
         let v = serde_json::from_str(&text).map_err(|e| Error::file(&path, format!("not a run summary ({e})")))?;
         return Ok((v, true));
     }
-    let checkpoint = run_dir.join(crate::train::run_dir::CHECKPOINT);
+    let checkpoint = run_dir.join(ffnn::train::run_dir::CHECKPOINT);
     if checkpoint.is_file() {
-        let (c, meta) = crate::train::Checkpoint::load(&checkpoint)?;
+        let (c, meta) = ffnn::train::Checkpoint::load(&checkpoint)?;
         let v = serde_json::json!({
             "config": c.config, "data": meta.get("ffnn.data"), "threads": meta.get("ffnn.threads"),
             "preset": meta.get("ffnn.preset"), "iterations": c.iteration, "train_seconds": c.train_seconds,
@@ -69,7 +69,7 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     let model_path = if run_dir.join("model.safetensors").is_file() {
         run_dir.join("model.safetensors")
     } else {
-        run_dir.join(crate::train::run_dir::CHECKPOINT)
+        run_dir.join(ffnn::train::run_dir::CHECKPOINT)
     };
     let model = load_model(&model_path)?;
     let data_path: PathBuf = match data {
@@ -96,7 +96,7 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     let history = std::fs::read_to_string(run_dir.join("history.csv")).unwrap_or_default();
 
     let classes = model.classes();
-    let evaluation = crate::train::evaluate(&model, test);
+    let evaluation = ffnn::train::evaluate(&model, test);
     let predicted: Vec<usize> = evaluation.predictions.iter().map(|&p| p as usize).collect();
     let confusion = evaluation.confusion_matrix(&test.labels, classes);
     let correct: usize = (0..classes).map(|c| confusion[c][c]).sum();
@@ -271,7 +271,7 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     html += ".</footer></main></body></html>\n";
 
     let out = run_dir.join("report.html");
-    crate::atomic_file::write_atomic(&out, html.as_bytes())?;
+    ffnn::atomic_file::write_atomic(&out, html.as_bytes())?;
     Ok(out)
 }
 

@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
-use ffnn::data::download::{MNIST_FILES, sha256_hex};
 use ffnn::data::idx::read_maybe_gzip;
 use ffnn::data::load_dataset;
+use ffnn_cli::download::{MNIST_FILES, sha256_hex};
 
 #[test]
 fn real_mnist_counts_and_label_histograms() {

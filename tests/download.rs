@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use ffnn::data::download::MNIST_FILES;
+use ffnn_cli::download::MNIST_FILES;
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -29,7 +29,9 @@ fn the_default_preset_gives_the_recorded_bits_on_one_and_two_threads() {
     config.length = Length::Iterations(300);
     let hashes: Vec<String> = [1, 2]
         .iter()
-        .map(|&t| with_threads(t, || parameter_hash(&train_model(&data.train, Some(&data.test), &config, &mut |_| {}).unwrap().model)))
+        .map(|&t| {
+            with_threads(t, || parameter_hash(&train_model(&data.train, Some(&data.test), &config, &mut |_| {}).unwrap().model))
+        })
         .collect();
     assert_eq!(hashes[0], hashes[1], "1 and 2 threads differ");
     assert_eq!(hashes[0], RECORDED);

@@ -9,7 +9,7 @@ use serde_json::Value;
 fn server() -> (String, Model) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
     let model = Model::new(&[784, 32, 10], Activation::Relu, Init::He, &mut rng);
-    let addr = ffnn::serve::spawn(model.clone(), Some(0.97), "127.0.0.1:0").unwrap();
+    let addr = ffnn_cli::serve::spawn(model.clone(), Some(0.97), "127.0.0.1:0").unwrap();
     (format!("http://{addr}"), model)
 }
 
@@ -144,12 +144,12 @@ fn slow_clients_are_timed_out_and_cannot_hold_the_server() {
     use std::time::{Duration, Instant};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
     let model = Model::new(&[784, 32, 10], Activation::Relu, Init::He, &mut rng);
-    let limits = ffnn::serve::Limits {
+    let limits = ffnn_cli::serve::Limits {
         header_timeout: Duration::from_secs(1),
         request_timeout: Duration::from_secs(1),
         max_connections: 1000,
     };
-    let addr = ffnn::serve::spawn_router_with(ffnn::serve::router(model, None), "127.0.0.1:0", limits).unwrap();
+    let addr = ffnn_cli::serve::spawn_router_with(ffnn_cli::serve::router(model, None), "127.0.0.1:0", limits).unwrap();
     // 300 slow clients: 200 send half a header, 100 the headers and a tenth of the body.
     let opened = Instant::now();
     let mut slow: Vec<std::net::TcpStream> = (0..300)
@@ -194,12 +194,12 @@ fn connections_over_the_cap_wait_for_a_free_one() {
     use std::time::{Duration, Instant};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
     let model = Model::new(&[784, 32, 10], Activation::Relu, Init::He, &mut rng);
-    let limits = ffnn::serve::Limits {
+    let limits = ffnn_cli::serve::Limits {
         header_timeout: Duration::from_secs(1),
         request_timeout: Duration::from_secs(1),
         max_connections: 4,
     };
-    let addr = ffnn::serve::spawn_router_with(ffnn::serve::router(model, None), "127.0.0.1:0", limits).unwrap();
+    let addr = ffnn_cli::serve::spawn_router_with(ffnn_cli::serve::router(model, None), "127.0.0.1:0", limits).unwrap();
     // Four idle connections take every place; a fifth client waits until the header timeout
     // frees one, and is then served.
     let idle: Vec<_> = (0..4).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();

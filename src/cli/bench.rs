@@ -45,11 +45,11 @@ pub struct BenchArgs {
 pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(model_path) = &args.serve_load {
         if args.requests == 0 || args.concurrency == 0 {
-            return Err(crate::Error::invalid("--requests and --concurrency must be at least 1").into());
+            return Err(ffnn::Error::invalid("--requests and --concurrency must be at least 1").into());
         }
-        let model = crate::nn::model_file::load_model(model_path)?;
+        let model = ffnn::nn::model_file::load_model(model_path)?;
         let r = crate::bench::serve_load(model, args.requests, args.concurrency)?;
-        crate::atomic_file::write_atomic(&args.json_out, serde_json::to_string_pretty(&r)?.as_bytes())?;
+        ffnn::atomic_file::write_atomic(&args.json_out, serde_json::to_string_pretty(&r)?.as_bytes())?;
         println!(
             "POST /api/predict: {} requests, {} connections, {} errors, {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms",
             r.requests, r.concurrency, r.errors, r.requests_per_second, r.p50_ms, r.p99_ms
@@ -57,13 +57,13 @@ pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let data = super::resolve_data(args.data.as_deref())?;
-    crate::data::load_dataset(&data)?; // fail now, not after the GEMM part
+    ffnn::data::load_dataset(&data)?; // fail now, not after the GEMM part
     if args.epochs == 0 || args.repeats == 0 || args.threads.contains(&0) {
-        return Err(crate::Error::invalid("--epochs, --repeats and --threads must be at least 1").into());
+        return Err(ffnn::Error::invalid("--epochs, --repeats and --threads must be at least 1").into());
     }
     let mut threads = args.threads.clone();
     if threads.is_empty() {
-        threads = vec![1, crate::parallel::available_cores()];
+        threads = vec![1, ffnn::parallel::available_cores()];
         threads.dedup();
     }
     let options = BenchOptions {

@@ -1,6 +1,6 @@
 //! `ffnn download`: MNIST into a folder, with a progress bar and verified checksums.
 
-use crate::data::download::{MIRRORS, Progress, download_mnist};
+use crate::download::{MIRRORS, Progress, download_mnist};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<()> {
     let dir = args.dir.or_else(super::env_data).unwrap_or_else(|| PathBuf::from(super::DEFAULT_DATA));
     for m in &args.mirror {
         if !(m.starts_with("http://") || m.starts_with("https://")) {
-            return Err(crate::Error::invalid(format!("--mirror {m:?}: expected an http:// or https:// URL")).into());
+            return Err(ffnn::Error::invalid(format!("--mirror {m:?}: expected an http:// or https:// URL")).into());
         }
     }
     let mut mirrors = args.mirror.clone();

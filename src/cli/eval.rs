@@ -1,10 +1,10 @@
 //! `ffnn eval`: a saved model on a dataset's test set.
 
-use crate::data::load_dataset;
-use crate::error::Error;
-use crate::nn::model_file::load_model;
-use crate::train::evaluate;
 use clap::Args;
+use ffnn::data::load_dataset;
+use ffnn::error::Error;
+use ffnn::nn::model_file::load_model;
+use ffnn::train::evaluate;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]

@@ -9,8 +9,8 @@ pub mod report;
 pub mod serve;
 pub mod train;
 
-use crate::error::Error;
 use clap::{Parser, Subcommand};
+use ffnn::error::Error;
 use std::path::{Path, PathBuf};
 
 /// ffnn: train, evaluate and use feed-forward neural networks on images (MNIST and alike).
@@ -99,21 +99,21 @@ pub fn resolve_data(flag: Option<&Path>) -> Result<PathBuf, Error> {
 /// Sets the thread count for everything ffnn runs in parallel and returns it.
 ///
 /// The rule: at most one thread per core. ffnn's threads spin while they wait for the next
-/// piece of work (see [`crate::parallel`]), so two threads on one core slow each other down
+/// piece of work (see [`ffnn::parallel`]), so two threads on one core slow each other down
 /// many times over (one MNIST epoch: 0.40 s on 2 threads, 1.21 s on 4, 13.6 s on 1000, on
 /// 2 cores). More threads than cores are cut to the core count with a one-line note on stderr.
 pub fn set_threads(threads: Option<usize>) -> Result<usize, Error> {
     match threads {
         Some(0) => Err(Error::invalid("--threads must be at least 1")),
         Some(n) => {
-            let cores = crate::parallel::available_cores().min(crate::parallel::MAX_THREADS);
+            let cores = ffnn::parallel::available_cores().min(ffnn::parallel::MAX_THREADS);
             if n > cores {
                 eprintln!("ffnn: --threads {n}: this machine has {cores} cores; using {cores} threads (one per core)");
             }
-            crate::parallel::set_threads(n.min(cores));
+            ffnn::parallel::set_threads(n.min(cores));
             Ok(n.min(cores))
         }
-        None => Ok(crate::parallel::threads()),
+        None => Ok(ffnn::parallel::threads()),
     }
 }
 

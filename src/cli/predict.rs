@@ -1,11 +1,11 @@
 //! `ffnn predict`: the class and class probabilities of PNG images.
 
-use crate::data::image::decode_gray_png;
-use crate::error::{Error, io_error};
-use crate::nn::model_file::load_model;
-use crate::nn::predict;
-use crate::tensor::Matrix;
 use clap::Args;
+use ffnn::data::image::decode_gray_png;
+use ffnn::error::{Error, io_error};
+use ffnn::nn::model_file::load_model;
+use ffnn::nn::predict;
+use ffnn::tensor::Matrix;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -41,7 +41,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let (probabilities, _) = predict(&model, &x, None);
     for (i, path) in args.images.iter().enumerate() {
         let p = probabilities.row(i);
-        let class = crate::tensor::argmax(p);
+        let class = ffnn::tensor::argmax(p);
         if args.json {
             println!("{}", serde_json::json!({"image": path, "class": class, "probabilities": p}));
         } else {

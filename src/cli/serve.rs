@@ -1,8 +1,8 @@
 //! `ffnn serve`: the drawing page and JSON API for a saved model.
 
-use crate::error::{Error, io_error};
-use crate::nn::model_file::{model_from_bytes, read_metadata};
 use clap::Args;
+use ffnn::error::{Error, io_error};
+use ffnn::nn::model_file::{model_from_bytes, read_metadata};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]

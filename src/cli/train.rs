@@ -1,15 +1,15 @@
 //! `ffnn train`: a preset, overridden by any flag given; a progress bar; a run folder.
 
-use crate::data::load_dataset;
-use crate::error::{Error, Result};
-use crate::nn::model_file::save_model;
-use crate::nn::{Activation, Init};
-use crate::optim::Optimizer;
-use crate::train::run_dir::{self, meta};
-use crate::train::{
+use clap::{Args, ValueEnum};
+use ffnn::data::load_dataset;
+use ffnn::error::{Error, Result};
+use ffnn::nn::model_file::save_model;
+use ffnn::nn::{Activation, Init};
+use ffnn::optim::Optimizer;
+use ffnn::train::run_dir::{self, meta};
+use ffnn::train::{
     Checkpoint, CheckpointPolicy, Event, Length, Preset, Schedule, TrainConfig, TrainControl, evaluate, train_model_with,
 };
-use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -26,13 +26,13 @@ pub struct TrainArgs {
     /// Starting configuration; any flag below overrides its part of it.
     /// one-layer (alias softmax): Exercise 1.3; mlp: Exercise 1.4; wide: 784-800-10.
     #[arg(long, value_enum, default_value = "mlp")]
-    pub preset: Preset,
+    pub preset: PresetName,
     /// Hidden layer sizes, comma-separated, e.g. 256,128; empty ("") for softmax regression.
     #[arg(long, value_name = "SIZES", value_parser = parse_hidden)]
     pub hidden: Option<Hidden>,
     /// Hidden-layer activation.
     #[arg(long, value_enum)]
-    pub activation: Option<Activation>,
+    pub activation: Option<ActivationName>,
     /// Update rule.
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerName>,
@@ -166,6 +166,40 @@ fn parse_hidden(s: &str) -> std::result::Result<Hidden, String> {
         .map(Hidden)
 }
 
+/// `--preset`: the library's [`Preset`]s by their command-line names.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PresetName {
+    /// Exercise 1.3: softmax regression (the benchmark's `softmax`).
+    #[value(alias = "softmax")]
+    OneLayer,
+    /// Exercise 1.4: 784-256-128-10.
+    Mlp,
+    /// 784-800-10 with momentum.
+    Wide,
+    /// 784-800-800-10 with augmentation: the most accurate.
+    Best,
+}
+
+impl PresetName {
+    /// The library's preset.
+    pub fn preset(self) -> Preset {
+        match self {
+            PresetName::OneLayer => Preset::OneLayer,
+            PresetName::Mlp => Preset::Mlp,
+            PresetName::Wide => Preset::Wide,
+            PresetName::Best => Preset::Best,
+        }
+    }
+}
+
+/// `--activation`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ActivationName {
+    Relu,
+    Sigmoid,
+}
+
+/// `--optimizer`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OptimizerName {
     Sgd,
@@ -198,12 +232,15 @@ impl TrainArgs {
     /// The preset's configuration with every given flag applied, checked
     /// ([`TrainConfig::validate`] says which flag is out of range and what is valid).
     pub fn config(&self) -> Result<TrainConfig> {
-        let mut c = self.preset.config();
+        let mut c = self.preset.preset().config();
         if let Some(h) = &self.hidden {
             c.hidden = h.0.clone();
         }
         if let Some(a) = self.activation {
-            c.activation = a;
+            c.activation = match a {
+                ActivationName::Relu => Activation::Relu,
+                ActivationName::Sigmoid => Activation::Sigmoid,
+            };
         }
         if let Some(o) = self.optimizer {
             c.optimizer = match o {
@@ -406,12 +443,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     // A validation set held out of the training set (its size is recorded with the checkpoint).
     let val = args.val.or_else(|| stored(meta::VAL).and_then(|v| v.parse().ok())).unwrap_or(0);
     let validation = data.hold_out_validation(val, config.seed, config.batch_size)?;
-    crate::train::memory::check(
+    ffnn::train::memory::check(
         &config,
         data.train.pixels(),
         data.train.classes(),
         data.train.len(),
-        crate::train::memory::available(),
+        ffnn::train::memory::available(),
     )?;
     let run_dir = match &resumed {
         Some((dir, _, _)) => dir.clone(),
@@ -419,13 +456,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     // Recorded absolute, so `ffnn report` and `--resume` find it from any folder.
     let data_path = std::path::absolute(&data_path).unwrap_or(data_path);
-    let preset_name = stored(meta::PRESET).unwrap_or_else(|| args.preset.name().to_string());
+    let preset_name = stored(meta::PRESET).unwrap_or_else(|| args.preset.preset().name().to_string());
     if let Some(aug) = &config.augment {
         // What the network trains on: the first 64 training images, distorted as in step 1.
-        let (mut x, mut y) = (crate::tensor::Matrix::default(), Vec::new());
+        let (mut x, mut y) = (ffnn::tensor::Matrix::default(), Vec::new());
         let first: Vec<usize> = (0..data.train.len().min(64)).collect();
         data.train.gather(&first, &mut x, &mut y);
-        crate::data::augment::Augmenter::default().apply(&mut x, data.train.height, data.train.width, aug, config.seed, 0);
+        ffnn::data::augment::Augmenter::default().apply(&mut x, data.train.height, data.train.width, aug, config.seed, 0);
         crate::plot::write_sample_grid(&x, data.train.height, data.train.width, &run_dir.join("augmented.png"))?;
     }
     if !args.json {
@@ -494,7 +531,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     meta.insert(meta::VAL.to_string(), val.to_string());
     let checkpoint_path = run_dir.join(run_dir::CHECKPOINT);
     let history_path = run_dir.join(run_dir::HISTORY);
-    let mut save_checkpoint = |c: &Checkpoint| -> crate::Result<()> {
+    let mut save_checkpoint = |c: &Checkpoint| -> ffnn::Result<()> {
         c.save(&checkpoint_path, &meta)?;
         c.history.write_csv(&history_path)
     };
@@ -560,7 +597,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     crate::plot::plot_history(&result.history, &run_dir)?;
     crate::plot::write_weight_image(model, &run_dir.join("weights.png"))?;
     let json = serde_json::to_string(&summary)?;
-    crate::atomic_file::write_atomic(&run_dir.join(run_dir::SUMMARY), json.as_bytes())?;
+    ffnn::atomic_file::write_atomic(&run_dir.join(run_dir::SUMMARY), json.as_bytes())?;
     crate::report::write_report(&run_dir, Some(&data_path))?;
 
     if args.json {

@@ -1,8 +1,8 @@
 //! Cost and accuracy against iterations, train (current mini-batch) and test in each,
 //! as PNG and SVG.
 
-use crate::error::{Error, Result};
-use crate::train::{History, HistoryRow};
+use ffnn::error::{Error, Result};
+use ffnn::train::{History, HistoryRow};
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
@@ -88,7 +88,7 @@ pub fn render_curve(title: &str, y_label: &str, series: &[Series]) -> std::resul
     register_font();
     let mut rgb = vec![255u8; (SIZE.0 * SIZE.1 * 3) as usize];
     draw(BitMapBackend::with_buffer(&mut rgb, SIZE), title, y_label, series)?;
-    let png = crate::data::image::encode_png(SIZE.0 as usize, SIZE.1 as usize, 3, &rgb);
+    let png = ffnn::data::image::encode_png(SIZE.0 as usize, SIZE.1 as usize, 3, &rgb);
     let mut svg = String::new();
     draw(SVGBackend::with_string(&mut svg, SIZE), title, y_label, series)?;
     Ok((png, svg))
@@ -142,8 +142,8 @@ pub fn plot_history(history: &History, dir: &Path) -> Result<()> {
     for (file, title, y_label, series) in all {
         let (png, svg) = render_curve(title, y_label, &series)
             .map_err(|e| Error::file(dir.join(format!("{file}.png")), format!("cannot draw the plot ({e})")))?;
-        crate::atomic_file::write_atomic(&dir.join(format!("{file}.png")), &png)?;
-        crate::atomic_file::write_atomic(&dir.join(format!("{file}.svg")), svg.as_bytes())?;
+        ffnn::atomic_file::write_atomic(&dir.join(format!("{file}.png")), &png)?;
+        ffnn::atomic_file::write_atomic(&dir.join(format!("{file}.svg")), svg.as_bytes())?;
     }
     Ok(())
 }

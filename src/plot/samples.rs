@@ -1,8 +1,8 @@
 //! A grid of input images (rows of a batch matrix), e.g. the augmented samples a network
 //! trains on, as a grayscale PNG.
 
-use crate::error::Result;
-use crate::tensor::Matrix;
+use ffnn::error::Result;
+use ffnn::tensor::Matrix;
 use std::path::Path;
 
 /// Writes the rows of `x` (values in [0, 1], `height × width` images) as a square-ish grid,
@@ -25,5 +25,5 @@ pub fn write_sample_grid(x: &Matrix, height: usize, width: usize, path: &Path) -
             }
         }
     }
-    crate::data::image::write_png(path, w, h, 1, &px)
+    ffnn::data::image::write_png(path, w, h, 1, &px)
 }

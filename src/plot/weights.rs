@@ -3,8 +3,8 @@
 //! image, red pixels push `z_j` down when lit, blue ones push it up, white ones don't matter.
 //! For the one-layer model the ten templates look like blurry digits.
 
-use crate::error::Result;
-use crate::nn::Model;
+use ffnn::error::Result;
+use ffnn::nn::Model;
 use std::path::Path;
 
 /// Screen pixels per input pixel, and the gap between tiles.
@@ -44,5 +44,5 @@ pub fn weight_image(model: &Model, max_tiles: usize) -> (usize, usize, Vec<u8>) 
 /// Writes the weight grid as a PNG: 10 tiles for the one-layer model, the first 64 otherwise.
 pub fn write_weight_image(model: &Model, path: &Path) -> Result<()> {
     let (w, h, rgb) = weight_image(model, 64);
-    crate::data::image::write_png(path, w, h, 3, &rgb)
+    ffnn::data::image::write_png(path, w, h, 3, &rgb)
 }

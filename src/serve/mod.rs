@@ -11,9 +11,6 @@
 //! 4096×4096 (refused from its header, before decoding), a body over 1 MB, a request not read
 //! within 30 s (408). Slow clients cannot hold the server: see [`Limits`].
 
-use crate::data::image::{decode_gray_png, encode_png, png_size};
-use crate::nn::{Model, predict};
-use crate::tensor::Matrix;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -21,6 +18,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use base64::Engine;
+use ffnn::data::image::{decode_gray_png, encode_png, png_size};
+use ffnn::nn::{Model, predict};
+use ffnn::tensor::Matrix;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,7 +134,7 @@ async fn predict_handler(State(s): State<Arc<AppState>>, request: Request<Body>)
     let x = Matrix::from_vec(1, pixels.len(), pixels);
     let (p, _) = predict(&s.model, &x, None);
     let probabilities = p.row(0).to_vec();
-    let class = crate::tensor::argmax(&probabilities);
+    let class = ffnn::tensor::argmax(&probabilities);
     Json(json!({ "class": class, "probabilities": probabilities })).into_response()
 }
 
@@ -147,7 +147,7 @@ pub struct Live {
     /// The current mini-batch's loss and accuracy.
     pub loss: f32,
     pub accuracy: f32,
-    pub history: Vec<crate::train::HistoryRow>,
+    pub history: Vec<ffnn::train::HistoryRow>,
     /// Set once the user asked to stop.
     pub stopping: bool,
     pub finished: bool,

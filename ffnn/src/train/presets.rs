@@ -8,12 +8,11 @@ use crate::optim::Optimizer;
 use serde::Serialize;
 
 /// A named training configuration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
     /// Exercise 1.3: softmax regression 784-10, SGD α = 0.1, batch 100, W ~ N(0, 0.01²), 10 epochs.
     /// The benchmark calls this config `softmax`.
-    #[value(alias = "softmax")]
     OneLayer,
     /// Exercise 1.4: 784-256-128-10 ReLU, AdamW α = 2e-3 (λ = 0.1) with a cosine schedule,
     /// dropout 0.1, label smoothing 0.1, batch 128, PyTorch's init, 50 epochs.

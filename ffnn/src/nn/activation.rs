@@ -10,7 +10,7 @@ use crate::tensor::Matrix;
 use serde::{Deserialize, Serialize};
 
 /// The non-linearity between layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// `h(z) = max(0, z)` (seed eq. 3b)

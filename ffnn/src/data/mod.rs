@@ -5,11 +5,9 @@
 //! | `idx.rs` | the IDX format of MNIST and Fashion-MNIST (raw or `.gz`) |
 //! | `png_tree.rs` | the seed's layout: `train/` and `test/` folders of class folders of PNGs, or a `.zip` of it |
 //! | `batches.rs` | `random_mini_batches` and turning sample indices into a batch matrix |
-//! | `download.rs` | `ffnn download`: fetching MNIST with checksums |
 
 pub mod augment;
 pub mod batches;
-pub mod download;
 pub mod idx;
 pub mod image;
 pub mod png_tree;

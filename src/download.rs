@@ -5,8 +5,8 @@
 //! mirrors), and only then renamed into place. A failed or corrupted download never sits under
 //! the final name; a checksum mismatch deletes the file, says so, and tries the next mirror.
 
-use super::idx::read_maybe_gzip;
-use crate::error::{Error, Result, io_error};
+use ffnn::data::idx::read_maybe_gzip;
+use ffnn::error::{Error, Result, io_error};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -107,7 +107,7 @@ fn fetch_verified(
     sha: &str,
     progress: &mut dyn Progress,
 ) -> std::result::Result<(), String> {
-    let tmp: PathBuf = crate::atomic_file::temp_path(target);
+    let tmp: PathBuf = ffnn::atomic_file::temp_path(target);
     let result = (|| {
         let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
         let total = response.body().content_length();
