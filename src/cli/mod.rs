@@ -193,8 +193,67 @@ pub fn main() -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             1
         }
+    }
+}
+
+/// An error as one line in the command line's words: the library names settings by their
+/// configuration field (`batch_size`), the user typed a flag (`--batch-size`), and some errors
+/// say which flag or command fixes them.
+pub fn describe(e: &anyhow::Error) -> String {
+    use ffnn::error::RunFolderProblem;
+    let Some(error) = e.downcast_ref::<Error>() else { return format!("{e:#}") };
+    match error {
+        Error::Setting { setting, requirement } => format!("{} {requirement}", flag_of(setting)),
+        Error::OutOfMemory { .. } => format!("{error}: use smaller layers (--hidden) or batches (--batch-size)"),
+        Error::Diverged { .. } => {
+            format!("{error}: try a smaller learning rate (--lr); checkpoints and history written before are kept")
+        }
+        Error::DataMismatch { .. } => format!("{error}: resume with that data, or start a new run"),
+        Error::RunFolder { dir, problem } => {
+            let dir = dir.display();
+            match problem {
+                RunFolderProblem::NotAFolder => format!("{dir}: --out exists and is not a folder"),
+                RunFolderProblem::CannotCreate(e) => format!("{dir}: cannot create the run folder (--out): {e}"),
+                RunFolderProblem::NotWritable(e) => format!("{dir}: the run folder (--out) is not writable: {e}"),
+                RunFolderProblem::InUse { resumable } => format!(
+                    "{dir}: --out is a folder with files in it (an earlier run?); {}add --overwrite to replace that run",
+                    if *resumable { format!("continue that run with `ffnn train --resume {dir}`, or ") } else { String::new() }
+                ),
+            }
+        }
+        _ => error.to_string(),
+    }
+}
+
+/// The flag that sets a configuration field (see [`ffnn::train::TrainConfig::validate`]).
+fn flag_of(setting: &str) -> &str {
+    match setting {
+        "learning_rate" => "--lr",
+        "optimizer.momentum" => "--momentum",
+        "optimizer" => "--optimizer",
+        "init.std" => "--init-std",
+        "schedule.every_epochs" => "--lr-step-epochs",
+        "schedule.gamma" => "--lr-gamma",
+        "schedule.warmup_fraction" => "--warmup",
+        "schedule.cycles" => "--cycles",
+        "schedule.multiplier" => "--cycle-mult",
+        "augment.rotation" => "--rotate",
+        "augment.scale" => "--scale",
+        "augment.shear" => "--shear",
+        "augment.translate" => "--translate",
+        "augment.elastic_alpha" => "--elastic-alpha",
+        "augment.elastic_sigma" => "--elastic-sigma",
+        "length.epochs" => "--epochs",
+        "length.iterations" => "--iterations",
+        "validation" => "--val",
+        "batch_size" => "--batch-size",
+        "hidden" => "--hidden",
+        "dropout" => "--dropout",
+        "label_smoothing" => "--label-smoothing",
+        "weight_decay" => "--weight-decay",
+        other => other,
     }
 }

@@ -28,7 +28,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let mut x = Matrix::zeros(args.images.len(), model.inputs());
     for (i, path) in args.images.iter().enumerate() {
         let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
-        let img = decode_gray_png(&bytes).map_err(|m| Error::file(path, m))?;
+        let img = decode_gray_png(&bytes).map_err(|e| e.in_file(path))?;
         if (img.width, img.height) != (w, h) {
             return Err(
                 Error::file(path, format!("image is {}×{} but the model takes {w}×{h} images", img.width, img.height)).into()

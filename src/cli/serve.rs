@@ -17,7 +17,7 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.model).map_err(|e| io_error(&args.model, e))?;
-    let model = model_from_bytes(&bytes).map_err(|m| Error::file(&args.model, m))?;
+    let model = model_from_bytes(&bytes).map_err(|e| e.in_file(&args.model))?;
     let accuracy = read_metadata(&bytes).ok().and_then(|m| m.get("ffnn.test_accuracy").and_then(|a| a.parse().ok()));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {

@@ -82,7 +82,7 @@ fn pixels_of(content_type: &str, body: &[u8], model: &Model) -> Result<Vec<f32>,
     if content_type.starts_with("image/png") || body.starts_with(b"\x89PNG") {
         // The header says how large the image is: a small file can hold a huge image (an
         // 8000×8000 1-bit PNG is 8 KB), so sizes are checked before anything is decoded.
-        let (width, height) = png_size(body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+        let (width, height) = png_size(body).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
         if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
             return Err((
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -95,7 +95,7 @@ fn pixels_of(content_type: &str, body: &[u8], model: &Model) -> Result<Vec<f32>,
                 format!("the image is {width}×{height} but the model takes {w}×{h} images"),
             ));
         }
-        let img = decode_gray_png(body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+        let img = decode_gray_png(body).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
         return Ok(img.pixels.iter().map(|&p| p as f32 / 255.0).collect());
     }
     let value: Value =

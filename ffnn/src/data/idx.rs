@@ -27,23 +27,26 @@ pub struct IdxArray {
 /// Parses IDX bytes of unsigned-byte elements with `expected_dims` dimensions
 /// (3 for images, 1 for labels).
 /// Takes the bytes by value and keeps them as the elements (no second copy of a 47 MB file).
-pub fn parse_idx(mut bytes: Vec<u8>, expected_dims: usize) -> std::result::Result<IdxArray, String> {
+pub fn parse_idx(mut bytes: Vec<u8>, expected_dims: usize) -> Result<IdxArray> {
     let expected_magic = 0x0800 | expected_dims as u32;
     if bytes.len() < 4 {
-        return Err(format!("not an IDX file (only {} bytes)", bytes.len()));
+        return Err(Error::Format(format!("not an IDX file (only {} bytes)", bytes.len())));
     }
     let magic = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
     if magic != expected_magic {
         if bytes[0] == 0 && bytes[1] == 0 && bytes[2] != 0x08 && (1..=4).contains(&bytes[3]) {
-            return Err(format!("IDX element type 0x{:02x} is not supported (ffnn reads unsigned bytes, 0x08)", bytes[2]));
+            return Err(Error::Format(format!(
+                "IDX element type 0x{:02x} is not supported (ffnn reads unsigned bytes, 0x08)",
+                bytes[2]
+            )));
         }
-        return Err(format!(
+        return Err(Error::Format(format!(
             "not an IDX file of {expected_dims} dimension(s): magic number 0x{magic:08x}, expected 0x{expected_magic:08x}"
-        ));
+        )));
     }
     let header = 4 + 4 * expected_dims;
     if bytes.len() < header {
-        return Err(format!("truncated IDX header ({} bytes, need {header})", bytes.len()));
+        return Err(Error::Format(format!("truncated IDX header ({} bytes, need {header})", bytes.len())));
     }
     let dims: Vec<usize> =
         bytes[4..header].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
@@ -55,9 +58,11 @@ pub fn parse_idx(mut bytes: Vec<u8>, expected_dims: usize) -> std::result::Resul
             bytes.drain(..header);
             Ok(IdxArray { dims, data: bytes })
         }
-        Some(n) if n > present => Err(format!("truncated: the header says {shape} = {n} bytes of data, the file has {present}")),
-        Some(n) => Err(format!("{} bytes of data after the {shape} = {n} the header announces", present - n)),
-        None => Err(format!("the header's sizes {shape} overflow")),
+        Some(n) if n > present => {
+            Err(Error::Format(format!("truncated: the header says {shape} = {n} bytes of data, the file has {present}")))
+        }
+        Some(n) => Err(Error::Format(format!("{} bytes of data after the {shape} = {n} the header announces", present - n))),
+        None => Err(Error::Format(format!("the header's sizes {shape} overflow"))),
     }
 }
 
@@ -65,7 +70,7 @@ pub fn parse_idx(mut bytes: Vec<u8>, expected_dims: usize) -> std::result::Resul
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| io_error(path, e))?;
     let named_gz = path.extension().is_some_and(|e| e == "gz");
-    decompress_if_gzip(raw, named_gz).map_err(|m| Error::file(path, m))
+    decompress_if_gzip(raw, named_gz).map_err(|e| e.in_file(path))
 }
 
 /// Deflate cannot compress better than about 1032 : 1, so a gzip stream of `n` bytes never
@@ -74,10 +79,12 @@ const MAX_DEFLATE_RATIO: u64 = 1032;
 
 /// Decompresses `raw` when it starts with the gzip signature; returns it unchanged otherwise
 /// (an error when `named_gz` says it should have been gzip).
-pub fn decompress_if_gzip(raw: Vec<u8>, named_gz: bool) -> std::result::Result<Vec<u8>, String> {
+pub fn decompress_if_gzip(raw: Vec<u8>, named_gz: bool) -> Result<Vec<u8>> {
     if !raw.starts_with(&[0x1f, 0x8b]) {
         if named_gz {
-            return Err("not a gzip file (its name ends in .gz but it does not start with the gzip signature)".into());
+            return Err(Error::Format(
+                "not a gzip file (its name ends in .gz but it does not start with the gzip signature)".into(),
+            ));
         }
         return Ok(raw);
     }
@@ -92,7 +99,7 @@ pub fn decompress_if_gzip(raw: Vec<u8>, named_gz: bool) -> std::result::Result<V
         format!("corrupt or truncated gzip data ({why})")
     })?;
     if out.len() as u64 > MAX_DECOMPRESSED {
-        return Err("decompresses to more than 4 GiB".into());
+        return Err(Error::Format("decompresses to more than 4 GiB".into()));
     }
     Ok(out)
 }
@@ -100,7 +107,7 @@ pub fn decompress_if_gzip(raw: Vec<u8>, named_gz: bool) -> std::result::Result<V
 /// Reads and parses an IDX file (raw or gzip).
 pub fn read_idx(path: &Path, expected_dims: usize) -> Result<IdxArray> {
     let bytes = read_maybe_gzip(path)?;
-    parse_idx(bytes, expected_dims).map_err(|m| Error::file(path, m))
+    parse_idx(bytes, expected_dims).map_err(|e| e.in_file(path))
 }
 
 /// The four files of an IDX dataset.
@@ -190,19 +197,19 @@ mod tests {
         let a = parse_idx(bytes.clone(), 3).unwrap();
         assert_eq!(a.dims, vec![2, 2, 3]);
         assert_eq!(a.data[11], 12);
-        assert_eq!(parse_idx(bytes[..10].to_vec(), 3).unwrap_err(), "truncated IDX header (10 bytes, need 16)");
+        assert_eq!(parse_idx(bytes[..10].to_vec(), 3).unwrap_err().to_string(), "truncated IDX header (10 bytes, need 16)");
         assert_eq!(
-            parse_idx(bytes[..15 + 6].to_vec(), 3).unwrap_err(),
+            parse_idx(bytes[..15 + 6].to_vec(), 3).unwrap_err().to_string(),
             "truncated: the header says 2×2×3 = 12 bytes of data, the file has 5"
         );
         assert_eq!(
-            parse_idx(bytes.clone(), 1).unwrap_err(),
+            parse_idx(bytes.clone(), 1).unwrap_err().to_string(),
             "not an IDX file of 1 dimension(s): magic number 0x00000803, expected 0x00000801"
         );
         // Headers claiming absurd sizes must fail without allocating.
         let huge = encode_idx(&[u32::MAX as usize, 28, 28], &[0; 8]);
-        assert!(parse_idx(huge, 3).unwrap_err().starts_with("truncated: the header says 4294967295×28×28"));
+        assert!(parse_idx(huge, 3).unwrap_err().to_string().starts_with("truncated: the header says 4294967295×28×28"));
         let overflow = encode_idx(&[u32::MAX as usize, u32::MAX as usize, 2], &[0; 8]);
-        assert_eq!(parse_idx(overflow, 3).unwrap_err(), "the header's sizes 4294967295×4294967295×2 overflow");
+        assert_eq!(parse_idx(overflow, 3).unwrap_err().to_string(), "the header's sizes 4294967295×4294967295×2 overflow");
     }
 }

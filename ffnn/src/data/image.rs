@@ -1,5 +1,6 @@
 //! PNG in and out: decoding any PNG to 8-bit grayscale, encoding grayscale and RGB images.
 
+use crate::error::{Error, Result};
 use std::io::Cursor;
 use std::path::Path;
 
@@ -16,7 +17,7 @@ pub struct GrayImage {
 }
 
 /// Width and height of a PNG, read from its header without decoding any pixel.
-pub fn png_size(bytes: &[u8]) -> Result<(usize, usize), String> {
+pub fn png_size(bytes: &[u8]) -> Result<(usize, usize)> {
     let reader = png::Decoder::new(Cursor::new(bytes)).read_info().map_err(|e| format!("not a PNG image ({e})"))?;
     Ok((reader.info().width as usize, reader.info().height as usize))
 }
@@ -24,14 +25,14 @@ pub fn png_size(bytes: &[u8]) -> Result<(usize, usize), String> {
 /// Decodes a PNG to 8-bit grayscale. Palette and low bit depths are expanded, 16-bit is
 /// reduced to 8; colour becomes luma `0.299 R + 0.587 G + 0.114 B`; transparency is
 /// composited over black (MNIST's background).
-pub fn decode_gray_png(bytes: &[u8]) -> Result<GrayImage, String> {
+pub fn decode_gray_png(bytes: &[u8]) -> Result<GrayImage> {
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().map_err(|e| format!("not a PNG image ({e})"))?;
     // The header may claim any size: refuse what no dataset image is before allocating for it.
     let (w, h) = (reader.info().width as u64, reader.info().height as u64);
     if w * h > MAX_PIXELS {
-        return Err(format!("PNG image too large ({w}×{h} pixels; at most {MAX_PIXELS})"));
+        return Err(Error::Format(format!("PNG image too large ({w}×{h} pixels; at most {MAX_PIXELS})")));
     }
     let size = reader.output_buffer_size().ok_or("PNG image too large")?;
     let mut buf = vec![0; size];
@@ -45,7 +46,7 @@ pub fn decode_gray_png(bytes: &[u8]) -> Result<GrayImage, String> {
         png::ColorType::GrayscaleAlpha => data.chunks_exact(2).map(|p| over_black(p[0], p[1])).collect(),
         png::ColorType::Rgb => data.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect(),
         png::ColorType::Rgba => data.chunks_exact(4).map(|p| over_black(luma(p[0], p[1], p[2]), p[3])).collect(),
-        png::ColorType::Indexed => return Err("indexed PNG was not expanded".into()),
+        png::ColorType::Indexed => return Err(Error::Format("indexed PNG was not expanded".into())),
     };
     Ok(GrayImage { width, height, pixels })
 }
@@ -64,7 +65,7 @@ pub fn encode_png(width: usize, height: usize, channels: usize, pixels: &[u8]) -
 }
 
 /// Writes an 8-bit PNG file atomically; `channels` is 1 (grayscale) or 3 (RGB).
-pub fn write_png(path: &Path, width: usize, height: usize, channels: usize, pixels: &[u8]) -> crate::error::Result<()> {
+pub fn write_png(path: &Path, width: usize, height: usize, channels: usize, pixels: &[u8]) -> Result<()> {
     crate::atomic_file::write_atomic(path, &encode_png(width, height, channels, pixels))
 }
 
@@ -78,6 +79,6 @@ mod tests {
         assert_eq!((gray.width, gray.height, gray.pixels), (2, 1, vec![0, 200]));
         let rgb = decode_gray_png(&encode_png(2, 1, 3, &[255, 255, 255, 255, 0, 0])).unwrap();
         assert_eq!(rgb.pixels, vec![255, 76]);
-        assert!(decode_gray_png(b"hello").unwrap_err().starts_with("not a PNG image"));
+        assert!(decode_gray_png(b"hello").unwrap_err().to_string().starts_with("not a PNG image"));
     }
 }

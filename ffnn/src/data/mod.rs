@@ -158,7 +158,7 @@ impl DataSplit {
     }
 
     /// Holds `n` training images (drawn with `seed`) out as a validation set and returns it;
-    /// `None` for `n = 0`. Refused, naming `--val`, when the rest would be smaller than one
+    /// `None` for `n = 0`. Refused ([`Error::Setting`] of `validation`) when the rest would be smaller than one
     /// batch of `batch_size` or would have no example of some class (the number of classes is
     /// the whole training set's).
     pub fn hold_out_validation(&mut self, n: usize, seed: u64, batch_size: usize) -> Result<Option<Dataset>> {
@@ -167,20 +167,26 @@ impl DataSplit {
         }
         let total = self.train.len();
         if n >= total {
-            return Err(Error::invalid(format!("--val {n}: the training set has only {total} images")));
+            return Err(Error::setting("validation", format!("{n}: the training set has only {total} images")));
         }
         if total - n < batch_size {
-            return Err(Error::invalid(format!(
-                "--val {n} leaves {} training images, fewer than one batch of {batch_size} (at most {} with this batch size)",
-                total - n,
-                total - batch_size
-            )));
+            return Err(Error::setting(
+                "validation",
+                format!(
+                    "{n} leaves {} training images, fewer than one batch of {batch_size} (at most {} with this batch size)",
+                    total - n,
+                    total - batch_size
+                ),
+            ));
         }
         let classes = self.train.classes();
         let (rest, held) = self.train.split_validation(n, seed);
         let counts = rest.label_counts();
         if let Some(class) = (0..classes).find(|&c| counts.get(c).is_none_or(|&k| k == 0)) {
-            return Err(Error::invalid(format!("--val {n} leaves no training image of class {class}: hold out fewer images")));
+            return Err(Error::setting(
+                "validation",
+                format!("{n} leaves no training image of class {class}: hold out fewer images"),
+            ));
         }
         self.train = rest;
         Ok(Some(held))

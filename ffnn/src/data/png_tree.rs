@@ -188,7 +188,7 @@ fn decode_all(entries: Vec<Entry>, split_dir: &Path) -> Result<Dataset> {
                 Source::File(p) => std::borrow::Cow::Owned(std::fs::read(p).map_err(|err| io_error(p, err))?),
                 Source::Bytes(b) => std::borrow::Cow::Borrowed(b),
             };
-            let img = decode_gray_png(&bytes).map_err(|m| Error::file(&e.shown, m))?;
+            let img = decode_gray_png(&bytes).map_err(|err| err.in_file(&e.shown))?;
             Ok((e.label, img, &e.shown))
         })
         .collect::<Result<_>>()?;

@@ -59,29 +59,29 @@ pub fn save_model(model: &Model, path: &Path, extra: &BTreeMap<String, String>) 
 }
 
 /// The metadata of a model file (empty when it has none).
-pub fn read_metadata(bytes: &[u8]) -> std::result::Result<HashMap<String, String>, String> {
+pub fn read_metadata(bytes: &[u8]) -> Result<HashMap<String, String>> {
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors model file, or truncated ({e})"))?;
     Ok(meta.metadata().clone().unwrap_or_default())
 }
 
 /// Reads a tensor as f32 values with the expected shape.
-pub fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize]) -> std::result::Result<Vec<f32>, String> {
+pub fn read_tensor(st: &SafeTensors, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
     let t = st.tensor(name).map_err(|_| format!("tensor {name} is missing"))?;
     if t.dtype() != Dtype::F32 {
-        return Err(format!("tensor {name} is {:?}, ffnn reads F32", t.dtype()));
+        return Err(Error::Format(format!("tensor {name} is {:?}, ffnn reads F32", t.dtype())));
     }
     if t.shape() != shape {
-        return Err(format!("tensor {name} has shape {:?}, expected {shape:?}", t.shape()));
+        return Err(Error::Format(format!("tensor {name} has shape {:?}, expected {shape:?}", t.shape())));
     }
     let values: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     if values.iter().any(|v| !v.is_finite()) {
-        return Err(format!("tensor {name} holds NaN or infinite values"));
+        return Err(Error::Format(format!("tensor {name} holds NaN or infinite values")));
     }
     Ok(values)
 }
 
 /// Parses model bytes (see the module docs for the layout).
-pub fn model_from_bytes(bytes: &[u8]) -> std::result::Result<Model, String> {
+pub fn model_from_bytes(bytes: &[u8]) -> Result<Model> {
     let metadata = read_metadata(bytes)?;
     let st = SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors model file, or truncated ({e})"))?;
     let sizes: Vec<usize> = match metadata.get("ffnn.sizes") {
@@ -97,7 +97,7 @@ pub fn model_from_bytes(bytes: &[u8]) -> std::result::Result<Model, String> {
             let mut l = 0;
             while let Ok(t) = st.tensor(&format!("{}.weight", 2 * l)) {
                 let [out, inp] = t.shape() else {
-                    return Err(format!("tensor {}.weight is not a matrix", 2 * l));
+                    return Err(Error::Format(format!("tensor {}.weight is not a matrix", 2 * l)));
                 };
                 if sizes.is_empty() {
                     sizes.push(*inp);
@@ -106,7 +106,7 @@ pub fn model_from_bytes(bytes: &[u8]) -> std::result::Result<Model, String> {
                 l += 1;
             }
             if sizes.is_empty() {
-                return Err("no tensor 0.weight: not an ffnn or nn.Sequential model".into());
+                return Err(Error::Format("no tensor 0.weight: not an ffnn or nn.Sequential model".into()));
             }
             sizes
         }
@@ -127,7 +127,7 @@ pub fn model_from_bytes(bytes: &[u8]) -> std::result::Result<Model, String> {
             let parsed = s.split_once('x').and_then(|(h, w)| Some((h.parse::<usize>().ok()?, w.parse::<usize>().ok()?)));
             match parsed {
                 Some((h, w)) if h * w == sizes[0] => (h, w),
-                _ => return Err(format!("bad ffnn.input_shape metadata {s:?} for {} inputs", sizes[0])),
+                _ => return Err(Error::Format(format!("bad ffnn.input_shape metadata {s:?} for {} inputs", sizes[0]))),
             }
         }
         None => {
@@ -141,5 +141,5 @@ pub fn model_from_bytes(bytes: &[u8]) -> std::result::Result<Model, String> {
 /// Loads a model file.
 pub fn load_model(path: &Path) -> Result<Model> {
     let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
-    model_from_bytes(&bytes).map_err(|m| Error::file(path, m))
+    model_from_bytes(&bytes).map_err(|e| e.in_file(path))
 }

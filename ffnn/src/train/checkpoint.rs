@@ -85,16 +85,13 @@ impl Checkpoint {
     pub fn save(&self, path: &Path, extra: &BTreeMap<String, String>) -> Result<()> {
         let finite = self.model.layers.iter().all(|l| l.weight.data.iter().chain(&l.bias).all(|v| v.is_finite()));
         if !finite {
-            return Err(Error::invalid(format!(
-                "training diverged before iteration {} (a parameter is NaN or infinite): try a smaller learning rate (--lr); the last checkpoint is kept",
-                self.iteration
-            )));
+            return Err(Error::Diverged { iteration: self.iteration, why: "a parameter is NaN or infinite".into() });
         }
         crate::atomic_file::write_atomic(path, &self.to_bytes(extra))
     }
 
     /// Parses checkpoint bytes; also returns the file's metadata.
-    pub fn from_bytes(bytes: &[u8]) -> std::result::Result<(Checkpoint, BTreeMap<String, String>), String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<(Checkpoint, BTreeMap<String, String>)> {
         let metadata = read_metadata(bytes)?;
         let json = metadata.get(KEY).ok_or("not an ffnn checkpoint (no ffnn.checkpoint metadata)")?;
         let p: Position = serde_json::from_str(json).map_err(|e| format!("corrupt checkpoint metadata ({e})"))?;
@@ -127,7 +124,7 @@ impl Checkpoint {
     /// Loads a checkpoint file and its metadata.
     pub fn load(path: &Path) -> Result<(Checkpoint, BTreeMap<String, String>)> {
         let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
-        Checkpoint::from_bytes(&bytes).map_err(|m| Error::file(path, m))
+        Checkpoint::from_bytes(&bytes).map_err(|e| e.in_file(path))
     }
 
     /// Checks that the run can continue on `train`: same image size and classes.
@@ -189,6 +186,7 @@ mod tests {
         assert!(
             Checkpoint::from_bytes(&crate::nn::model_file::model_to_bytes(&checkpoint.model, &BTreeMap::new()))
                 .unwrap_err()
+                .to_string()
                 .starts_with("not an ffnn checkpoint")
         );
     }

@@ -52,17 +52,8 @@ pub fn available() -> Option<f64> {
     Some(kb * 1024.0)
 }
 
-/// Bytes for people: `313.6 GB`, `75 MB`.
-pub fn describe_bytes(bytes: f64) -> String {
-    match bytes {
-        b if b >= 1e12 => format!("{:.1} TB", b / 1e12),
-        b if b >= 1e9 => format!("{:.1} GB", b / 1e9),
-        b => format!("{:.0} MB", (b / 1e6).max(1.0)),
-    }
-}
-
-/// Refuses a configuration whose [`estimate`] exceeds `available` bytes, in one line that says
-/// how much it needs, how much there is, and what to change.
+/// Refuses a configuration whose [`estimate`] exceeds `available` bytes with an
+/// [`Error::OutOfMemory`] that says how much it needs and how much there is.
 pub fn check(config: &TrainConfig, inputs: usize, classes: usize, train_images: usize, available: Option<f64>) -> Result<()> {
     let needed = estimate(config, inputs, classes, train_images);
     match available {
@@ -70,14 +61,16 @@ pub fn check(config: &TrainConfig, inputs: usize, classes: usize, train_images: 
             let mut sizes = vec![inputs.to_string()];
             sizes.extend(config.hidden.iter().map(usize::to_string));
             sizes.push(classes.to_string());
-            Err(Error::invalid(format!(
-                "a {} network with {} and batches of {} needs about {} of memory, and this machine has {} available: use smaller layers (--hidden) or batches (--batch-size)",
-                sizes.join("-"),
-                config.optimizer.name(),
-                config.batch_size.min(train_images.max(1)),
-                describe_bytes(needed),
-                describe_bytes(available)
-            )))
+            Err(Error::OutOfMemory {
+                network: format!(
+                    "a {} network with {} and batches of {}",
+                    sizes.join("-"),
+                    config.optimizer.name(),
+                    config.batch_size.min(train_images.max(1))
+                ),
+                needed,
+                available,
+            })
         }
         _ => Ok(()),
     }
@@ -109,7 +102,7 @@ mod tests {
         let err = check(&config, 784, 10, 60_000, Some(22.4e9)).unwrap_err().to_string();
         assert_eq!(
             err,
-            "a 784-100000000-10 network with adam and batches of 128 needs about 4.1 TB of memory, and this machine has 22.4 GB available: use smaller layers (--hidden) or batches (--batch-size)"
+            "a 784-100000000-10 network with adam and batches of 128 needs about 4.1 TB of memory, and this machine has 22.4 GB available"
         );
         assert!(check(&config, 784, 10, 60_000, None).is_ok(), "unknown memory: not refused");
     }

@@ -97,48 +97,49 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Checks the settings, naming the flag at fault and what is valid.
+    /// Checks the settings: the first one out of range is an [`Error::Setting`] naming the
+    /// field (`batch_size`, `augment.rotation`, …) and what is valid.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::invalid(m.to_string()));
+        let bad = |setting: &'static str, requirement: &str| Err(Error::setting(setting, requirement));
         let within = |v: f32, range: std::ops::RangeInclusive<f32>| v.is_finite() && range.contains(&v);
         let fraction = |v: f32| v.is_finite() && (0.0..1.0).contains(&v);
         if self.batch_size == 0 {
-            return bad("--batch-size must be at least 1");
+            return bad("batch_size", "must be at least 1");
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad("--lr must be a positive number");
+            return bad("learning_rate", "must be a positive number");
         }
         if self.hidden.contains(&0) {
-            return bad("--hidden: every layer needs at least one unit");
+            return bad("hidden", "layers need at least one unit each");
         }
         if !fraction(self.dropout) {
-            return bad("--dropout must be in [0, 1)");
+            return bad("dropout", "must be in [0, 1)");
         }
         if !fraction(self.label_smoothing) {
-            return bad("--label-smoothing must be in [0, 1)");
+            return bad("label_smoothing", "must be in [0, 1)");
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad("--weight-decay must be a number ≥ 0");
+            return bad("weight_decay", "must be a number ≥ 0");
         }
         match self.optimizer {
-            Optimizer::Momentum { momentum } if !fraction(momentum) => return bad("--momentum must be in [0, 1)"),
+            Optimizer::Momentum { momentum } if !fraction(momentum) => return bad("optimizer.momentum", "must be in [0, 1)"),
             Optimizer::Adam { beta1, beta2, eps } if !(fraction(beta1) && fraction(beta2) && eps.is_finite() && eps > 0.0) => {
-                return bad("Adam needs β₁ and β₂ in [0, 1) and ε > 0");
+                return bad("optimizer", "Adam needs β₁ and β₂ in [0, 1) and ε > 0");
             }
             _ => {}
         }
         if let Init::Normal { std } = self.init
             && !(std.is_finite() && std > 0.0)
         {
-            return bad("--init-std must be a positive number");
+            return bad("init.std", "must be a positive number");
         }
         match self.schedule {
             Schedule::Step { every_epochs, gamma } => {
                 if every_epochs == 0 {
-                    return bad("--lr-step-epochs must be at least 1");
+                    return bad("schedule.every_epochs", "must be at least 1");
                 }
                 if !(gamma.is_finite() && gamma > 0.0 && gamma <= 1.0) {
-                    return bad("--lr-gamma must be in (0, 1]");
+                    return bad("schedule.gamma", "must be in (0, 1]");
                 }
             }
             Schedule::Cosine { warmup_fraction }
@@ -146,41 +147,41 @@ impl TrainConfig {
             | Schedule::Restarts { warmup_fraction, .. }
                 if !fraction(warmup_fraction) =>
             {
-                return bad("--warmup must be a fraction in [0, 1)");
+                return bad("schedule.warmup_fraction", "must be a fraction in [0, 1)");
             }
             Schedule::Restarts { cycles, multiplier, .. } => {
                 if !(1..=16).contains(&cycles) {
-                    return bad("--cycles must be from 1 to 16");
+                    return bad("schedule.cycles", "must be from 1 to 16");
                 }
                 if !within(multiplier, 0.1..=100.0) {
-                    return bad("--cycle-mult must be between 0.1 and 100");
+                    return bad("schedule.multiplier", "must be between 0.1 and 100");
                 }
             }
             _ => {}
         }
         if let Some(a) = &self.augment {
             if !within(a.rotation, 0.0..=180.0) {
-                return bad("--rotate must be from 0 to 180 (degrees either way)");
+                return bad("augment.rotation", "must be from 0 to 180 (degrees either way)");
             }
             if !(a.scale.is_finite() && (0.0..1.0).contains(&a.scale)) {
-                return bad("--scale must be in [0, 1) (0.1: sizes from 90% to 110%)");
+                return bad("augment.scale", "must be in [0, 1) (0.1: sizes from 90% to 110%)");
             }
             if !within(a.shear, 0.0..=60.0) {
-                return bad("--shear must be from 0 to 60 (degrees either way)");
+                return bad("augment.shear", "must be from 0 to 60 (degrees either way)");
             }
             if !within(a.translate, 0.0..=1000.0) {
-                return bad("--translate must be from 0 to 1000 (pixels either way)");
+                return bad("augment.translate", "must be from 0 to 1000 (pixels either way)");
             }
             if !within(a.elastic_alpha, 0.0..=1000.0) {
-                return bad("--elastic-alpha must be from 0 to 1000 (pixels; 0: no elastic distortion)");
+                return bad("augment.elastic_alpha", "must be from 0 to 1000 (pixels; 0: no elastic distortion)");
             }
             if !within(a.elastic_sigma, 0.5..=100.0) {
-                return bad("--elastic-sigma must be from 0.5 to 100 (pixels)");
+                return bad("augment.elastic_sigma", "must be from 0.5 to 100 (pixels)");
             }
         }
         match self.length {
-            Length::Epochs(0) => bad("--epochs must be at least 1"),
-            Length::Iterations(0) => bad("--iterations must be at least 1"),
+            Length::Epochs(0) => bad("length.epochs", "must be at least 1"),
+            Length::Iterations(0) => bad("length.iterations", "must be at least 1"),
             _ => Ok(()),
         }
     }
@@ -361,11 +362,7 @@ pub fn train_model_with(
             model_forward(&run.model, &x, &mut state);
             let (loss, correct) = model_backward(&run.model, &x, &state, &y, &mut grads);
             if let Some(why) = diverged(loss, run.model.classes()) {
-                return Err(Error::invalid(format!(
-                    "training diverged at iteration {} ({why}): try a smaller learning rate (--lr){}",
-                    run.iteration + 1,
-                    if control.on_checkpoint.is_some() { "; checkpoints and history written before are kept" } else { "" }
-                )));
+                return Err(Error::Diverged { iteration: run.iteration + 1, why });
             }
             update_parameters(&mut run.model, &grads, &mut run.optimizer);
             let seconds = started.elapsed().as_secs_f64();

@@ -11,7 +11,7 @@
 //!   cost, accuracy, learning_rate (.png, .svg), weights.png, augmented.png
 //! ```
 
-use crate::error::{Error, Result, io_error};
+use crate::error::{Error, Result, RunFolderProblem, io_error};
 use std::path::{Path, PathBuf};
 
 /// The checkpoint a run can be resumed from.
@@ -80,36 +80,31 @@ pub fn create(out: Option<&Path>, overwrite: bool) -> Result<PathBuf> {
     };
     // Prove it is writable now rather than after training.
     let probe = dir.join(".ffnn-write-test");
-    std::fs::write(&probe, b"").map_err(|e| Error::file(&dir, format!("the run folder (--out) is not writable: {e}")))?;
+    std::fs::write(&probe, b"").map_err(|e| Error::RunFolder { dir: dir.clone(), problem: RunFolderProblem::NotWritable(e) })?;
     let _ = std::fs::remove_file(probe);
     Ok(dir)
 }
 
-/// Checks `--out DIR` without touching it: refuses a file, or a folder with something in it
-/// unless `overwrite`. [`create`] checks it again; calling this first lets a command refuse
+/// Checks a run folder given by the user without touching it: refuses a file, or a folder
+/// with something in it unless `overwrite`. [`create`] checks it again; calling this first lets a command refuse
 /// before loading any data.
 pub fn check(dir: &Path, overwrite: bool) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
-        return Err(Error::file(dir, "--out exists and is not a folder"));
+        return Err(Error::RunFolder { dir: dir.to_path_buf(), problem: RunFolderProblem::NotAFolder });
     }
     if dir.is_dir() && !overwrite {
         let mut entries = std::fs::read_dir(dir).map_err(|e| io_error(dir, e))?;
         if entries.next().is_some() {
-            let how = if dir.join(CHECKPOINT).is_file() {
-                format!("continue that run with `ffnn train --resume {}`, or ", dir.display())
-            } else {
-                String::new()
-            };
-            return Err(Error::file(
-                dir,
-                format!("--out is a folder with files in it (an earlier run?); {how}add --overwrite to replace that run"),
-            ));
+            return Err(Error::RunFolder {
+                dir: dir.to_path_buf(),
+                problem: RunFolderProblem::InUse { resumable: dir.join(CHECKPOINT).is_file() },
+            });
         }
     }
     Ok(())
 }
 
-/// `--out DIR`: [`check`]s it, deletes the [`STALE`] files of an earlier run when
+/// A run folder given by the user: [`check`]s it, deletes the [`STALE`] files of an earlier run when
 /// `overwrite`, and creates it.
 fn prepare_given(dir: &Path, overwrite: bool) -> Result<()> {
     check(dir, overwrite)?;
@@ -121,19 +116,21 @@ fn prepare_given(dir: &Path, overwrite: bool) -> Result<()> {
             }
         }
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, format!("cannot create the run folder (--out): {e}")))
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::RunFolder { dir: dir.to_path_buf(), problem: RunFolderProblem::CannotCreate(e) })
 }
 
 /// A new folder `parent/<date>_<time>[-N]`, created atomically.
 fn create_fresh(parent: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, format!("cannot create the run folder: {e}")))?;
+    std::fs::create_dir_all(parent)
+        .map_err(|e| Error::RunFolder { dir: parent.to_path_buf(), problem: RunFolderProblem::CannotCreate(e) })?;
     let stamp = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S").to_string();
     for n in 1.. {
         let dir = parent.join(if n == 1 { stamp.clone() } else { format!("{stamp}-{n}") });
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(Error::file(&dir, format!("cannot create the run folder: {e}"))),
+            Err(e) => return Err(Error::RunFolder { dir, problem: RunFolderProblem::CannotCreate(e) }),
         }
     }
     unreachable!("some suffix is free")
@@ -167,18 +164,13 @@ mod tests {
         assert!(create(Some(&dir), false).is_ok(), "an empty folder is fine");
         std::fs::write(dir.join(MODEL), b"old model").unwrap();
         std::fs::write(dir.join("notes.txt"), b"mine").unwrap();
-        let err = create(Some(&dir), false).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            format!(
-                "{}: --out is a folder with files in it (an earlier run?); add --overwrite to replace that run",
-                dir.display()
-            )
-        );
+        let err = create(Some(&dir), false).unwrap_err();
+        assert!(matches!(err, Error::RunFolder { problem: RunFolderProblem::InUse { resumable: false }, .. }), "{err}");
+        assert_eq!(err.to_string(), format!("{}: the folder has files in it (an earlier run?)", dir.display()));
         assert_eq!(std::fs::read(dir.join(MODEL)).unwrap(), b"old model");
         std::fs::write(dir.join(CHECKPOINT), b"x").unwrap();
-        let err = create(Some(&dir), false).unwrap_err().to_string();
-        assert!(err.contains(&format!("continue that run with `ffnn train --resume {}`", dir.display())), "{err}");
+        let err = create(Some(&dir), false).unwrap_err();
+        assert!(matches!(err, Error::RunFolder { problem: RunFolderProblem::InUse { resumable: true }, .. }), "{err}");
         create(Some(&dir), true).unwrap();
         assert!(!dir.join(CHECKPOINT).exists(), "the earlier run's checkpoint cannot be resumed into the new run");
         assert_eq!(std::fs::read(dir.join(MODEL)).unwrap(), b"old model", "replaced only when the new run writes its own");
