@@ -36,7 +36,7 @@ fn check_inputs(sizes: &[usize], activation: Activation, seed: u64, zeros: f64) 
     let sparse = zeros >= 0.7 && sizes[1] >= ffnn::sparse::MIN_OUTPUTS;
     assert_eq!(state.sparse_input.in_use, sparse, "sparse first layer for {sizes:?} with {zeros} zeros");
     let mut grads = Gradients::for_model(&model);
-    let (j, _) = model_backward(&model, &x, &state, &y, &mut grads);
+    let j = model_backward(&model, &x, &state, &y, &mut grads);
     assert!((j as f64 - loss(&model, &x, &y)).abs() < 1e-6, "backward reports the forward loss");
 
     // Small enough that no ReLU input crosses 0 between θ − h and θ + h (with 1e-2 one does,
@@ -103,7 +103,7 @@ fn training_loss(model: &Model, x: &Matrix, y: &[u8], mode: TrainingMode) -> f64
     let mut state = ModelState { training: Some(mode), ..Default::default() };
     model_forward(model, x, &mut state);
     let mut grads = Gradients::for_model(model);
-    model_backward(model, x, &state, y, &mut grads).0 as f64
+    model_backward(model, x, &state, y, &mut grads) as f64
 }
 
 #[test]

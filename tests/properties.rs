@@ -320,7 +320,7 @@ proptest! {
         let (mut state, mut grads) = (ModelState::default(), Gradients::for_model(&model));
         let loss = with_threads(t, || {
             model_forward(&model, &x, &mut state);
-            model_backward(&model, &x, &state, &y, &mut grads).0
+            model_backward(&model, &x, &state, &y, &mut grads)
         });
         let (logits, reference) = naive_forward_backward(&model, &x, &y, Some(&state.outputs));
         prop_assert!(loss.is_finite());

@@ -37,34 +37,30 @@ pub fn compute_loss(z: &Matrix, y: &[u8]) -> f32 {
 }
 
 /// The loss and its gradient in one pass, as training needs them:
-/// returns `(J, number of rows whose arg-max is the label)` and writes
+/// returns the cost `J` it differentiated and writes
 /// `dZ = (softmax(Z) − Ỹ) / n` into `dz` (reshaped to the shape of `z`).
 ///
 /// With label smoothing `ε` the target is `Ỹ = (1 − ε)·onehot(y) + ε/M` instead of the one-hot
 /// row, so `L_i = ln Σ_l e^{z_il} − (1 − ε)·z_{i,y_i} − (ε/M)·Σ_m z_im`: the network is
 /// no longer pushed towards infinitely confident logits. `ε = 0` is plain cross-entropy.
-pub fn softmax_cross_entropy_backward(z: &Matrix, y: &[u8], smoothing: f32, dz: &mut Matrix) -> (f32, usize) {
+pub fn softmax_cross_entropy_backward(z: &Matrix, y: &[u8], smoothing: f32, dz: &mut Matrix) -> f32 {
     assert_eq!(z.rows, y.len());
     dz.reshape(z.rows, z.cols);
     let inv_n = 1.0 / z.rows as f32;
     let off_target = smoothing / z.cols as f32;
     let mut total = 0.0f64;
-    let mut correct = 0;
     for (i, &label) in y.iter().enumerate() {
         let row = z.row(i);
         let label = label as usize;
         let lse = log_sum_exp(row);
         let mean_z = if smoothing > 0.0 { row.iter().sum::<f32>() } else { 0.0 };
         total += (lse - (1.0 - smoothing) * row[label] - off_target * mean_z) as f64;
-        if crate::tensor::argmax(row) == label {
-            correct += 1;
-        }
         for (g, &zv) in dz.row_mut(i).iter_mut().zip(row) {
             *g = ((zv - lse).exp() - off_target) * inv_n;
         }
         dz.row_mut(i)[label] -= (1.0 - smoothing) * inv_n;
     }
-    ((total / z.rows.max(1) as f64) as f32, correct)
+    (total / z.rows.max(1) as f64) as f32
 }
 
 #[cfg(test)]
@@ -129,10 +125,8 @@ mod tests {
         let z = logits();
         let y = [2u8, 0, 3];
         let mut dz = Matrix::default();
-        let (loss, correct) = softmax_cross_entropy_backward(&z, &y, 0.0, &mut dz);
+        let loss = softmax_cross_entropy_backward(&z, &y, 0.0, &mut dz);
         assert!((loss - compute_loss(&z, &y)).abs() < 1e-6);
-        // Row 0: arg-max 2 = label; row 1: tie of 0 and 1 goes to 0 = label; row 2: arg-max 3 = label.
-        assert_eq!(correct, 3);
         let mut p = Matrix::default();
         softmax(&z, &mut p);
         for (i, &label) in y.iter().enumerate() {
@@ -154,7 +148,7 @@ mod smoothing_tests {
         let y = [1u8, 0];
         let eps = 0.1;
         let mut dz = Matrix::default();
-        let (loss, _) = softmax_cross_entropy_backward(&z, &y, eps, &mut dz);
+        let loss = softmax_cross_entropy_backward(&z, &y, eps, &mut dz);
         let mut p = Matrix::default();
         softmax(&z, &mut p);
         let mut expected = 0.0;

@@ -20,4 +20,6 @@ pub use activation::{Activation, activation_backward, activation_forward, relu, 
 pub use init::{Init, Layer, initialize_parameters};
 pub use linear::{linear_backward, linear_forward};
 pub use loss::{compute_loss, softmax, softmax_cross_entropy_backward};
-pub use model::{Gradients, Model, ModelState, TrainingMode, accuracy, dropout_forward, model_backward, model_forward, predict};
+pub use model::{
+    Gradients, Model, ModelState, TrainingMode, accuracy, correct, dropout_forward, model_backward, model_forward, predict,
+};

@@ -226,15 +226,16 @@ pub fn dropout_forward(a: &Matrix, rate: f32, seed: u64, layer: usize, mask: &mu
 }
 
 /// The backward pass: from the labels `y` and the forward `state` of the same batch `x`,
-/// writes `dJ/dW_l` and `dJ/db_l` of every layer into `grads`.
-/// Returns the batch's cost `J` and how many of its samples were classified correctly,
-/// both by-products of the first step `dZ_L = (softmax(Z_L) − Ỹ)/n`.
+/// writes `dJ/dW_l` and `dJ/db_l` of every layer into `grads`, and returns the cost `J` it
+/// differentiated (the mean cross-entropy, with label smoothing while training; the training
+/// loop reports the plain [`compute_loss`](super::compute_loss) instead, comparable with the
+/// test set's). The first step is `dZ_L = (softmax(Z_L) − Ỹ)/n`.
 /// With dropout, the gradient flows only through the kept units: `dA_l ← dA_l ⊙ M_l`.
-pub fn model_backward(model: &Model, x: &Matrix, state: &ModelState, y: &[u8], grads: &mut Gradients) -> (f32, usize) {
+pub fn model_backward(model: &Model, x: &Matrix, state: &ModelState, y: &[u8], grads: &mut Gradients) -> f32 {
     let layers = model.layers.len();
     grads.deltas.resize_with(layers, Matrix::default);
     let smoothing = state.training.map_or(0.0, |t| t.label_smoothing);
-    let (loss, correct) = softmax_cross_entropy_backward(state.logits(), y, smoothing, &mut grads.deltas[layers - 1]);
+    let loss = softmax_cross_entropy_backward(state.logits(), y, smoothing, &mut grads.deltas[layers - 1]);
     let dropout = state.dropout().is_some();
     for l in (0..layers).rev() {
         let input = if l == 0 { x } else { state.layer_input(l - 1) };
@@ -255,7 +256,7 @@ pub fn model_backward(model: &Model, x: &Matrix, state: &ModelState, y: &[u8], g
             activation_backward(d, &state.outputs[l - 1], model.activation);
         }
     }
-    (loss, correct)
+    loss
 }
 
 /// Class probabilities `P = softmax(model_forward(X))` and, when labels are given, the
@@ -268,8 +269,14 @@ pub fn predict(model: &Model, x: &Matrix, y: Option<&[u8]>) -> (Matrix, Option<f
     (p, accuracy)
 }
 
-/// Fraction of rows of `scores` (probabilities or logits) whose arg-max equals the label.
+/// Fraction of rows of `scores` (probabilities or logits) whose arg-max equals the label:
+/// the one accuracy of ffnn (of a mini-batch while training, of a dataset in `evaluate`).
 pub fn accuracy(scores: &Matrix, y: &[u8]) -> f32 {
-    let correct = scores.argmax_rows().iter().zip(y).filter(|&(&p, &t)| p == t as usize).count();
-    correct as f32 / y.len().max(1) as f32
+    correct(scores, y) as f32 / y.len().max(1) as f32
+}
+
+/// How many rows of `scores` have their arg-max at the label (see [`accuracy`]).
+pub fn correct(scores: &Matrix, y: &[u8]) -> usize {
+    assert_eq!(scores.rows, y.len(), "accuracy: {} rows of scores, {} labels", scores.rows, y.len());
+    (0..scores.rows).filter(|&i| crate::tensor::argmax(scores.row(i)) == y[i] as usize).count()
 }

@@ -1,9 +1,11 @@
 //! The training loop (`train_model`) and evaluation.
 //!
-//! One iteration on a mini-batch `(X, y)`:
-//! `model_forward` → `model_backward` (which starts from the loss) → `update_parameters`.
+//! Every epoch, `random_mini_batches` cuts the shuffled training set into batches; one
+//! iteration on a mini-batch `(X, y)` is the seed's step:
+//! `model_forward` → `compute_loss` (and `accuracy`) → `model_backward` → `update_parameters`.
 //! Every `eval_every` iterations (and after the last one) the cost and accuracy of the current
-//! mini-batch and of the test set go into the [`History`].
+//! mini-batch and of the test set go into the [`History`], both plain cross-entropy (label
+//! smoothing and dropout shape the gradient, not the reported cost).
 
 pub mod checkpoint;
 pub mod history;
@@ -18,10 +20,11 @@ pub use presets::Preset;
 pub use schedule::Schedule;
 
 use crate::data::augment::{Augment, Augmenter};
-use crate::data::{Dataset, MiniBatches};
+use crate::data::{Dataset, random_mini_batches};
 use crate::error::{Error, Result};
 use crate::nn::{
-    Activation, Gradients, Init, Model, ModelState, TrainingMode, compute_loss, model_backward, model_forward, softmax,
+    Activation, Gradients, Init, Model, ModelState, TrainingMode, accuracy, compute_loss, correct, model_backward, model_forward,
+    softmax,
 };
 use crate::optim::{Optimizer, OptimizerState, update_parameters};
 use crate::tensor::Matrix;
@@ -322,8 +325,7 @@ pub fn train_model_with(
         None => fresh_run(train, config),
     };
     let config = run.config.clone();
-    let mut batches = MiniBatches::new(train.len(), config.batch_size);
-    let per_epoch = batches.len();
+    let per_epoch = train.len().div_ceil(config.batch_size);
     let total = match config.length {
         Length::Epochs(e) => e * per_epoch,
         Length::Iterations(n) => n,
@@ -343,7 +345,7 @@ pub fn train_model_with(
         // This epoch's order, from the RNG as it was when the epoch began: a run resumed in the
         // middle of an epoch sees the same batches as one that never stopped.
         let mut rng = run.epoch_rng.clone();
-        batches.reshuffle(&mut rng);
+        let batches = random_mini_batches(train.len(), config.batch_size, &mut rng);
         for batch in batches.iter().skip(run.batches_done) {
             let started = Instant::now();
             let learning_rate = config.schedule.learning_rate(config.learning_rate, run.iteration, total, per_epoch);
@@ -359,11 +361,14 @@ pub fn train_model_with(
             if let Some(aug) = &config.augment {
                 augmenter.apply(&mut x, train.height, train.width, aug, config.seed, run.iteration);
             }
-            model_forward(&run.model, &x, &mut state);
-            let (loss, correct) = model_backward(&run.model, &x, &state, &y, &mut grads);
+            // The seed's step: forward, cost, backward, update.
+            let logits = model_forward(&run.model, &x, &mut state);
+            let loss = compute_loss(logits, &y);
+            let batch_accuracy = accuracy(logits, &y);
             if let Some(why) = diverged(loss, run.model.classes()) {
                 return Err(Error::Diverged { iteration: run.iteration + 1, why });
             }
+            model_backward(&run.model, &x, &state, &y, &mut grads);
             update_parameters(&mut run.model, &grads, &mut run.optimizer);
             let seconds = started.elapsed().as_secs_f64();
             run.train_seconds += seconds;
@@ -373,8 +378,7 @@ pub fn train_model_with(
             run.batches_done += 1;
             run.samples += batch.len();
             let (iteration, epoch) = (run.iteration, run.epoch);
-            let accuracy = correct as f32 / batch.len() as f32;
-            observe(Event::Step { iteration, total_iterations: total, epoch, loss, accuracy });
+            observe(Event::Step { iteration, total_iterations: total, epoch, loss, accuracy: batch_accuracy });
             let due = config.eval_every > 0 && iteration % config.eval_every == 0;
             if due || iteration == total {
                 let measure = |d: Option<&Dataset>| match d {
@@ -392,7 +396,7 @@ pub fn train_model_with(
                     seconds: run.train_seconds,
                     learning_rate,
                     train_loss: loss,
-                    train_accuracy: accuracy,
+                    train_accuracy: batch_accuracy,
                     val_loss,
                     val_accuracy,
                     test_loss,
@@ -470,11 +474,13 @@ pub fn evaluate(model: &Model, data: &Dataset) -> Evaluation {
     let mut probabilities = Matrix::default();
     let mut predictions = Vec::with_capacity(data.len());
     let mut confidences = Vec::with_capacity(data.len());
+    let mut right = 0;
     let all: Vec<usize> = (0..data.len()).collect();
     for chunk in all.chunks(CHUNK) {
         data.gather(chunk, &mut x, &mut y);
         let logits = model_forward(model, &x, &mut state);
         total_loss += compute_loss(logits, &y) as f64 * chunk.len() as f64;
+        right += correct(logits, &y);
         softmax(logits, &mut probabilities);
         for i in 0..probabilities.rows {
             let best = crate::tensor::argmax(probabilities.row(i));
@@ -482,10 +488,10 @@ pub fn evaluate(model: &Model, data: &Dataset) -> Evaluation {
             confidences.push(probabilities.row(i)[best]);
         }
     }
-    let correct = predictions.iter().zip(&data.labels).filter(|(p, t)| p == t).count();
+
     Evaluation {
         loss: (total_loss / data.len().max(1) as f64) as f32,
-        accuracy: correct as f32 / data.len().max(1) as f32,
+        accuracy: right as f32 / data.len().max(1) as f32,
         predictions,
         confidences,
     }
