@@ -10,9 +10,8 @@
 
 use super::activation::{Activation, activation_backward, activation_forward};
 use super::init::{Init, Layer, initialize_parameters};
-use super::linear::{linear_backward, linear_forward, sparse_linear_backward, sparse_linear_forward};
+use super::linear::{SparseInput, input_linear_backward, input_linear_forward, linear_backward, linear_forward};
 use super::loss::{softmax, softmax_cross_entropy_backward};
-use crate::sparse::{self, Csr};
 use crate::tensor::Matrix;
 use rand::Rng;
 
@@ -82,34 +81,9 @@ pub struct ModelState {
     pub masks: Vec<Matrix>,
     /// …and its output after the mask, `A_l ⊙ M_l`, which the next layer reads.
     pub dropped: Vec<Matrix>,
-    /// The input batch by its non-zero pixels, when it is sparse enough to pay (see [`crate::sparse`]).
+    /// The input batch by its non-zero pixels, when it is sparse enough to pay (see
+    /// [`input_linear_forward`]).
     pub sparse_input: SparseInput,
-}
-
-/// `X` and `Xᵀ` by their non-zero entries, for the first layer's two products.
-#[derive(Clone, Debug, Default)]
-pub struct SparseInput {
-    /// Whether the last forward pass used them (its input had at most [`sparse::MAX_DENSITY`] non-zeros).
-    pub in_use: bool,
-    pub x: Csr,
-    pub x_t: Csr,
-}
-
-impl SparseInput {
-    /// Takes the sparse path for `x` into a layer of `outputs` units if that pays; returns whether it did.
-    fn fill(&mut self, x: &Matrix, outputs: usize) -> bool {
-        self.in_use = false;
-        // (Entries are indexed by 32 bits: a batch beyond 4 G values stays dense.)
-        if outputs < sparse::MIN_OUTPUTS || x.data.len() >= u32::MAX as usize {
-            return false;
-        }
-        self.x.fill_from_dense(x);
-        self.in_use = self.x.density() <= sparse::MAX_DENSITY;
-        if self.in_use {
-            self.x_t.fill_transpose_of(&self.x);
-        }
-        self.in_use
-    }
 }
 
 /// Regularization that acts only while training.
@@ -165,9 +139,6 @@ impl Gradients {
 /// The forward pass over a whole mini-batch `X` (n × inputs): fills `state` with every
 /// layer's output and returns the logits `Z_L` (n × classes).
 ///
-/// The first layer reads the batch by its non-zero pixels when most are 0 (see
-/// [`crate::sparse`]): the same `Z₁ = X·W₁ + b₁`, without the products with zeros.
-///
 /// While training with dropout, every hidden output is multiplied by a fresh random mask
 /// `M_l` (each unit kept with probability `1 − p` and then scaled by `1/(1 − p)`, so the expected
 /// activation is unchanged and evaluation needs no rescaling: "inverted" dropout).
@@ -182,11 +153,10 @@ pub fn model_forward<'s>(model: &Model, x: &Matrix, state: &'s mut ModelState) -
     }
     for (l, layer) in model.layers.iter().enumerate() {
         let mut out = std::mem::take(&mut state.outputs[l]);
-        if l == 0 && state.sparse_input.fill(x, layer.outputs()) {
-            sparse_linear_forward(&state.sparse_input.x, &layer.weight, &layer.bias, &mut out);
+        if l == 0 {
+            input_linear_forward(x, &mut state.sparse_input, &layer.weight, &layer.bias, &mut out);
         } else {
-            let input = if l == 0 { x } else { state.layer_input(l - 1) };
-            linear_forward(input, &layer.weight, &layer.bias, &mut out);
+            linear_forward(state.layer_input(l - 1), &layer.weight, &layer.bias, &mut out);
         }
         if l < layers - 1 {
             activation_forward(&mut out, model.activation);
@@ -238,13 +208,20 @@ pub fn model_backward(model: &Model, x: &Matrix, state: &ModelState, y: &[u8], g
     let loss = softmax_cross_entropy_backward(state.logits(), y, smoothing, &mut grads.deltas[layers - 1]);
     let dropout = state.dropout().is_some();
     for l in (0..layers).rev() {
-        let input = if l == 0 { x } else { state.layer_input(l - 1) };
         let (before, from_l) = grads.deltas.split_at_mut(l);
         let grad = &mut grads.layers[l];
-        if l == 0 && state.sparse_input.in_use {
-            sparse_linear_backward(&state.sparse_input.x_t, &from_l[0], &mut grad.weight, &mut grad.bias);
+        if l == 0 {
+            input_linear_backward(x, &state.sparse_input, &from_l[0], &mut grad.weight, &mut grad.bias);
         } else {
-            linear_backward(input, &model.layers[l].weight, &from_l[0], &mut grad.weight, &mut grad.bias, before.last_mut());
+            let dz_prev = before.last_mut();
+            linear_backward(
+                state.layer_input(l - 1),
+                &model.layers[l].weight,
+                &from_l[0],
+                &mut grad.weight,
+                &mut grad.bias,
+                dz_prev,
+            );
         }
         if l > 0 {
             let d = &mut before[l - 1];
