@@ -8,6 +8,8 @@
 //! Layers, from the bottom: `ffnn` (tensor and kernels → nn, optim, data → train and the run
 //! folder) → plot, report, serve, bench, download → cli. A module uses only those below it.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod bench;
 pub mod cli;
 pub mod download;

@@ -101,7 +101,10 @@ const PARALLEL_MIN_WORK: usize = 1 << 18;
 
 /// A raw pointer that may cross threads; see the SAFETY note in [`matmul`].
 struct SendPtr(*mut f32);
+// SAFETY: the pointer is only dereferenced inside `matmul`, whose threads write disjoint
+// blocks of `c` and only read `a` and `b`, all borrowed for the whole call.
 unsafe impl Send for SendPtr {}
+// SAFETY: as for `Send`: shared access never writes the same element from two threads.
 unsafe impl Sync for SendPtr {}
 
 /// The definition, `C[i][j] (+)= Σₖ op(A)[i][k] · op(B)[k][j]`, one element at a time.

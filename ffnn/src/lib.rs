@@ -59,6 +59,8 @@
 //! println!("{}: {} parameters", run.model.describe(), run.model.parameter_count());
 //! ```
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod atomic_file;
 pub mod data;
 pub mod error;

@@ -49,6 +49,8 @@ struct Shared {
 // SAFETY: `job` is written only by the thread in `run` while no helper reads it (between jobs),
 // and read by helpers only after the `epoch` store that publishes it (release/acquire).
 unsafe impl Sync for Shared {}
+// SAFETY: every field but `job` is an atomic; `job` holds a pointer to a closure that is `Sync`
+// and outlives every use (see `Job`), so moving `Shared` to a helper thread is sound.
 unsafe impl Send for Shared {}
 
 /// A calling thread plus `threads − 1` helpers.
@@ -167,6 +169,8 @@ fn helper(index: usize, s: &Shared) {
         if index < s.tasks.load(Ordering::Relaxed) {
             // SAFETY: published before the epoch change we acquired; `run` waits for `done`.
             let job = unsafe { (*s.job.get()).expect("a job with the new epoch") };
+            // SAFETY: `run` does not return (so the closure behind `job` stays alive) until this
+            // helper has bumped `done` below.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { (*job)(index) }));
             if result.is_err() {
                 s.panicked.store(true, Ordering::Relaxed);

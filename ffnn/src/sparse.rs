@@ -195,9 +195,10 @@ pub fn csr_matmul(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: &mut Matrix) {
     }
     let out = OutPtr(c.data.as_mut_ptr());
     let columns = |cols: Range<usize>| {
-        // SAFETY: threads get disjoint column ranges of `c`, which outlives the call.
         let out = &out;
-        kernel::columns(a, b, bias, out.0, cols)
+        // SAFETY: `c` has `a.rows × n` elements and outlives the call; `cols` lies within
+        // `0..n`, and threads get disjoint column ranges, so no element is written twice.
+        unsafe { kernel::columns(a, b, bias, out.0, cols) }
     };
     if crate::parallel::threads() == 1 || a.entries.len() * n < PARALLEL_MIN_WORK {
         columns(0..n);
@@ -211,7 +212,10 @@ const PARALLEL_MIN_WORK: usize = 1 << 17;
 
 /// The output pointer, shared by threads that write disjoint columns.
 struct OutPtr(*mut f32);
+// SAFETY: only dereferenced by `kernel::columns`, on disjoint columns of a matrix that
+// `csr_matmul` borrows mutably for the whole call.
 unsafe impl Send for OutPtr {}
+// SAFETY: as for `Send`: no element is written from two threads.
 unsafe impl Sync for OutPtr {}
 
 /// The definition: `C[i][j] = bias[j] + Σ_k A[i][k]·B[k][j]`, one element at a time.
@@ -241,42 +245,69 @@ mod kernel {
     const NARROW: usize = 16;
 
     /// Columns `cols` of every row of `C = A·B (+ bias)`, written through `c` (row-major, `B.cols` wide).
-    pub fn columns(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
+    ///
+    /// # Safety
+    ///
+    /// `c` must point to `a.rows × b.cols` writable `f32`s that nothing else reads or writes
+    /// in columns `cols` during the call, and `cols` must lie within `0..b.cols`.
+    pub unsafe fn columns(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features the function is compiled for.
+            // SAFETY: the CPU has the features the function is compiled for; the caller
+            // upholds the rest (see `# Safety`).
             return unsafe { columns_avx2_fma(a, b, bias, c, cols) };
         }
         // aarch64's baseline (NEON) has a fused multiply-add; x86-64's does not.
-        columns_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, cols)
+        // SAFETY: the caller upholds `# Safety`.
+        unsafe { columns_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, cols) }
     }
 
+    /// [`columns`] compiled for AVX2 and FMA.
+    ///
+    /// # Safety
+    ///
+    /// As [`columns`], on a CPU with AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn columns_avx2_fma(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
-        columns_with::<true>(a, b, bias, c, cols)
+    unsafe fn columns_avx2_fma(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
+        // SAFETY: the caller upholds `# Safety`.
+        unsafe { columns_with::<true>(a, b, bias, c, cols) }
     }
 
+    /// [`columns`] in blocks of 64, 16 and 1 columns.
+    ///
+    /// # Safety
+    ///
+    /// As [`columns`].
     #[inline(always)]
-    fn columns_with<const FMA: bool>(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
+    unsafe fn columns_with<const FMA: bool>(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
         let mut j = cols.start;
         while j + WIDE <= cols.end {
-            block::<WIDE, FMA>(a, b, bias, c, j);
+            // SAFETY: the block's columns `j..j + W` lie within `cols`, which the caller
+            // guarantees are in `0..b.cols` and this call's alone (so for all three loops).
+            unsafe { block::<WIDE, FMA>(a, b, bias, c, j) };
             j += WIDE;
         }
         while j + NARROW <= cols.end {
-            block::<NARROW, FMA>(a, b, bias, c, j);
+            // SAFETY: as above.
+            unsafe { block::<NARROW, FMA>(a, b, bias, c, j) };
             j += NARROW;
         }
         while j < cols.end {
-            block::<1, FMA>(a, b, bias, c, j);
+            // SAFETY: as above.
+            unsafe { block::<1, FMA>(a, b, bias, c, j) };
             j += 1;
         }
     }
 
     /// Columns `j0..j0 + W` of every row: `acc = bias; for each entry (k, v) of the row: acc += v·B[k, j0..j0+W]`.
+    ///
+    /// # Safety
+    ///
+    /// `c` must point to `a.rows × b.cols` writable `f32`s, `j0 + W ≤ b.cols`, and no other
+    /// thread may touch columns `j0..j0 + W` of `c` during the call.
     #[inline(always)]
-    fn block<const W: usize, const FMA: bool>(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, j0: usize) {
+    unsafe fn block<const W: usize, const FMA: bool>(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, j0: usize) {
         let n = b.cols;
         for i in 0..a.rows {
             let mut acc = [0.0f32; W];
