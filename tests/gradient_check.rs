@@ -38,34 +38,55 @@ fn check_inputs(sizes: &[usize], activation: Activation, seed: u64, zeros: f64) 
     let mut grads = Gradients::for_model(&model);
     let j = model_backward(&model, &x, &state, &y, &mut grads);
     assert!((j as f64 - loss(&model, &x, &y)).abs() < 1e-6, "backward reports the forward loss");
+    let (worst, at) = worst_error(&mut model, &x, &y, &grads);
+    assert!(worst < TOLERANCE, "{sizes:?} {activation:?}: {at}");
+    worst
+}
 
+/// The largest relative difference `|numeric − analytic| / (1 + |analytic|)` allowed.
+const TOLERANCE: f64 = 2e-3;
+
+/// Parameter `p` of layer `l`, counting the weights first, then the biases.
+fn parameter(model: &mut Model, l: usize, p: usize) -> &mut f32 {
+    let layer = &mut model.layers[l];
+    let weights = layer.weight.data.len();
+    if p < weights { &mut layer.weight.data[p] } else { &mut layer.bias[p - weights] }
+}
+
+/// The checker: every parameter's analytic gradient in `grads` against the central difference
+/// `(J(θ + h) − J(θ − h)) / 2h` of the plain loss; returns the largest relative error and where.
+fn worst_error(model: &mut Model, x: &Matrix, y: &[u8], grads: &Gradients) -> (f64, String) {
     // Small enough that no ReLU input crosses 0 between θ − h and θ + h (with 1e-2 one does,
     // and the difference quotient straddles the kink); large enough for f32 round-off.
     let h = 1e-3f32;
-    let mut worst = 0.0f64;
+    let mut worst = (0.0f64, String::new());
     for l in 0..model.layers.len() {
         let params = model.layers[l].weight.data.len() + model.layers[l].bias.len();
         for p in 0..params {
-            let get = |m: &mut Model| -> *mut f32 {
-                let layer = &mut m.layers[l];
-                let wlen = layer.weight.data.len();
-                if p < wlen { &mut layer.weight.data[p] } else { &mut layer.bias[p - wlen] }
-            };
-            let original = unsafe { *get(&mut model) };
-            unsafe { *get(&mut model) = original + h };
-            let plus = loss(&model, &x, &y);
-            unsafe { *get(&mut model) = original - h };
-            let minus = loss(&model, &x, &y);
-            unsafe { *get(&mut model) = original };
+            let original = *parameter(model, l, p);
+            *parameter(model, l, p) = original + h;
+            let plus = loss(model, x, y);
+            *parameter(model, l, p) = original - h;
+            let minus = loss(model, x, y);
+            *parameter(model, l, p) = original;
             let numeric = (plus - minus) / (2.0 * h as f64);
             let g = &grads.layers[l];
-            let analytic = if p < g.weight.data.len() { g.weight.data[p] } else { g.bias[p - g.weight.data.len()] } as f64;
+            let weights = g.weight.data.len();
+            let analytic = if p < weights { g.weight.data[p] } else { g.bias[p - weights] } as f64;
             let err = (numeric - analytic).abs() / (1.0 + analytic.abs());
-            assert!(err < 2e-3, "{sizes:?} {activation:?}: layer {l} parameter {p}: analytic {analytic}, numeric {numeric}");
-            worst = worst.max(err);
+            if err > worst.0 {
+                worst = (err, format!("layer {l} parameter {p}: analytic {analytic}, numeric {numeric}"));
+            }
         }
     }
     worst
+}
+
+/// The gradient of parameter `p` of layer `l` (see [`parameter`]).
+fn parameter_of(grads: &mut Gradients, l: usize, p: usize) -> &mut f32 {
+    let layer = &mut grads.layers[l];
+    let weights = layer.weight.data.len();
+    if p < weights { &mut layer.weight.data[p] } else { &mut layer.bias[p - weights] }
 }
 
 #[test]
@@ -140,21 +161,36 @@ fn dropout_and_label_smoothing() {
     }
 }
 
+/// A change made to one gradient entry.
+type Corruption = Box<dyn Fn(&mut f32)>;
+
 #[test]
-fn a_wrong_gradient_would_be_caught() {
-    // The check itself must be able to fail: perturb one analytic gradient and compare.
+fn the_checker_rejects_a_wrong_gradient() {
+    // The checker must be able to fail: it passes the true gradients, and rejects them when a
+    // single entry is off — doubled, of the wrong sign, or a bias gradient set to 0.
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    let model = Model::new(&[4, 3], Activation::Relu, Init::Normal { std: 0.5 }, &mut rng);
-    let x = Matrix::from_vec(2, 4, vec![0.1, 0.9, 0.3, 0.5, 0.7, 0.2, 0.8, 0.4]);
-    let y = [0u8, 2];
+    let mut model = Model::new(&[4, 5, 3], Activation::Relu, Init::Normal { std: 0.6 }, &mut rng);
+    let x = Matrix::from_vec(3, 4, vec![0.1, 0.9, 0.3, 0.5, 0.7, 0.2, 0.8, 0.4, 0.6, 0.6, 0.1, 0.9]);
+    let y = [0u8, 2, 1];
     let mut state = ModelState::default();
     model_forward(&model, &x, &mut state);
     let mut grads = Gradients::for_model(&model);
     model_backward(&model, &x, &state, &y, &mut grads);
-    let mut shifted = model.clone();
-    shifted.layers[0].weight.data[0] += 1e-2;
-    let numeric = (loss(&shifted, &x, &y) - loss(&model, &x, &y)) / 1e-2;
-    let analytic = grads.layers[0].weight.data[0] as f64;
-    assert!((numeric - analytic).abs() < 1e-2);
-    assert!((numeric - 2.0 * analytic).abs() > 1e-3, "a doubled gradient differs measurably");
+    let (worst, at) = worst_error(&mut model, &x, &y, &grads);
+    assert!(worst < TOLERANCE, "the true gradients pass: {at}");
+    // The largest weight gradient of each layer, so that the change is not lost in rounding.
+    let largest = |g: &Gradients, l: usize| {
+        (0..g.layers[l].weight.data.len())
+            .max_by(|&a, &b| g.layers[l].weight.data[a].abs().total_cmp(&g.layers[l].weight.data[b].abs()))
+            .unwrap()
+    };
+    let wrong: [(usize, Corruption); 3] =
+        [(0, Box::new(|g| *g *= 2.0)), (1, Box::new(|g| *g = -*g)), (1, Box::new(|g| *g = 0.0))];
+    for (k, (l, corrupt)) in wrong.iter().enumerate() {
+        let mut bad = grads.clone();
+        let p = if k == 2 { bad.layers[*l].weight.data.len() } else { largest(&bad, *l) };
+        corrupt(parameter_of(&mut bad, *l, p));
+        let (worst, at) = worst_error(&mut model, &x, &y, &bad);
+        assert!(worst > TOLERANCE, "corruption {k} (layer {l}, parameter {p}) went unnoticed: {at}");
+    }
 }
