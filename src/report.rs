@@ -6,8 +6,9 @@
 use base64::Engine;
 use ffnn::data::image::encode_png;
 use ffnn::data::load_dataset;
-use ffnn::error::{Error, Result, io_error};
+use ffnn::error::{Error, Result};
 use ffnn::nn::model_file::load_model;
+use ffnn::train::run_dir::Summary;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -41,31 +42,10 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// The run's settings and results: `summary.json`, or for an interrupted run the checkpoint's.
-fn read_summary(run_dir: &Path) -> Result<(serde_json::Value, bool)> {
-    let path = run_dir.join("summary.json");
-    if path.is_file() {
-        let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
-        let v = serde_json::from_str(&text).map_err(|e| Error::file(&path, format!("not a run summary ({e})")))?;
-        return Ok((v, true));
-    }
-    let checkpoint = run_dir.join(ffnn::train::run_dir::CHECKPOINT);
-    if checkpoint.is_file() {
-        let (c, meta) = ffnn::train::Checkpoint::load(&checkpoint)?;
-        let v = serde_json::json!({
-            "config": c.config, "data": meta.get("ffnn.data"), "threads": meta.get("ffnn.threads"),
-            "preset": meta.get("ffnn.preset"), "iterations": c.iteration, "train_seconds": c.train_seconds,
-            "samples_per_second": c.samples as f64 / c.train_seconds.max(1e-9),
-        });
-        return Ok((v, false));
-    }
-    Err(Error::file(run_dir, "not a run folder (no summary.json or checkpoint.safetensors)"))
-}
-
 /// Writes `RUN_DIR/report.html` and returns its path. `data` overrides the dataset recorded
 /// in the run (for the confusion matrix and the mistakes).
 pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
-    let (summary, finished) = read_summary(run_dir)?;
+    let (summary, finished) = Summary::read(run_dir)?;
     let model_path = if run_dir.join("model.safetensors").is_file() {
         run_dir.join("model.safetensors")
     } else {
@@ -74,10 +54,10 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     let model = load_model(&model_path)?;
     let data_path: PathBuf = match data {
         Some(d) => d.to_path_buf(),
-        None => summary["data"]
-            .as_str()
-            .map(PathBuf::from)
-            .ok_or_else(|| Error::file(run_dir, "the run does not record its data; pass --data"))?,
+        None if summary.data.as_os_str().is_empty() => {
+            return Err(Error::file(run_dir, "the run does not record its data; pass --data"));
+        }
+        None => summary.data.clone(),
     };
     if data.is_none() && !data_path.exists() {
         return Err(Error::file(
@@ -116,29 +96,24 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     }
 
     // Results.
-    let f = |k: &str| summary[k].as_f64();
     html += "<h2>Results</h2><div class=cards>";
     let card = |html: &mut String, label: &str, value: String| {
         let _ = write!(html, "<div class=card><div class=label>{label}</div><div class=value>{value}</div></div>");
     };
     card(&mut html, "test accuracy", format!("{:.2}%", accuracy * 100.0));
-    if let Some(l) = f("test_loss") {
+    if let Some(l) = summary.test_loss {
         card(&mut html, "test loss", format!("{l:.4}"));
     }
-    if let (Some(a), Some(l)) = (f("train_accuracy"), f("train_loss")) {
+    if let (Some(a), Some(l)) = (summary.train_accuracy, summary.train_loss) {
         card(&mut html, "train accuracy", format!("{:.2}%", a * 100.0));
         card(&mut html, "train loss", format!("{l:.4}"));
     }
-    if let Some(s) = f("train_seconds") {
-        card(&mut html, "training time", format!("{s:.1} s"));
-    }
-    if let Some(s) = f("samples_per_second") {
-        card(&mut html, "samples / s", format!("{s:.0}"));
-    }
+    card(&mut html, "training time", format!("{:.1} s", summary.train_seconds));
+    card(&mut html, "samples / s", format!("{:.0}", summary.samples_per_second));
     html += "</div>";
 
     // Settings.
-    let config = &summary["config"];
+    let config = serde_json::to_value(&summary.config).expect("a configuration serializes");
     html += "<h2>Settings</h2><table class=settings>";
     let row = |html: &mut String, k: &str, v: String| {
         let _ = write!(html, "<tr><th>{k}</th><td>{}</td></tr>", escape(&v));
@@ -161,11 +136,11 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     row(
         &mut html,
         "length",
-        format!("{} ({} iterations run, {} epochs)", describe(&config["length"]), summary["iterations"], summary["epochs"]),
+        format!("{} ({} iterations run, {} epochs)", describe(&config["length"]), summary.iterations, summary.epochs),
     );
     row(&mut html, "initialization", describe(&config["init"]));
     row(&mut html, "seed", config["seed"].to_string());
-    row(&mut html, "threads", summary["threads"].to_string());
+    row(&mut html, "threads", summary.threads.to_string());
     row(
         &mut html,
         "data",
@@ -178,7 +153,7 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
             test.height
         ),
     );
-    row(&mut html, "preset", summary["preset"].as_str().unwrap_or("-").to_string());
+    row(&mut html, "preset", if summary.preset.is_empty() { "-".to_string() } else { summary.preset.clone() });
     row(&mut html, "ffnn version", env!("CARGO_PKG_VERSION").to_string());
     html += "</table>";
 

@@ -192,12 +192,20 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(()) => 0,
+        // Everything is written and said already.
+        Err(e) if e.is::<Interrupted>() => 130,
         Err(e) => {
             eprintln!("error: {}", describe(&e));
             1
         }
     }
 }
+
+/// A command stopped by the user (Ctrl-C, or the stop button of `train --serve`) after saving
+/// its work: exit status 130, as for a process ended by SIGINT, with nothing more to print.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
 
 /// An error as one line in the command line's words: the library names settings by their
 /// configuration field (`batch_size`), the user typed a flag (`--batch-size`), and some errors

@@ -6,12 +6,11 @@ use ffnn::error::{Error, Result};
 use ffnn::nn::model_file::save_model;
 use ffnn::nn::{Activation, Init};
 use ffnn::optim::Optimizer;
-use ffnn::train::run_dir::{self, meta};
+use ffnn::train::run_dir::{self, Summary, meta};
 use ffnn::train::{
     Checkpoint, CheckpointPolicy, Event, Length, Preset, Schedule, TrainConfig, TrainControl, evaluate, train_model_with,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -337,30 +336,6 @@ impl TrainArgs {
     }
 }
 
-/// The results line of `--json` (and `summary.json` in the run folder).
-#[derive(Serialize, Debug)]
-pub struct Summary {
-    pub preset: String,
-    pub architecture: String,
-    pub parameters: usize,
-    pub config: TrainConfig,
-    pub threads: usize,
-    pub data: PathBuf,
-    pub run_dir: PathBuf,
-    pub test_accuracy: f32,
-    pub test_loss: f32,
-    /// On the whole training set after training.
-    pub train_accuracy: f32,
-    pub train_loss: f32,
-    pub epochs: f64,
-    pub iterations: usize,
-    /// The training loop alone: no data loading, evaluation or I/O.
-    pub train_seconds: f64,
-    pub samples_per_second: f64,
-    /// The process's peak resident memory in MB (Linux; null elsewhere).
-    pub peak_rss_mb: Option<f64>,
-}
-
 /// Peak resident set size of this process so far (`VmHWM` in `/proc/self/status`), in MB.
 pub fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -555,9 +530,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let result = result?;
 
     if result.interrupted {
-        result.history.write_csv(&history_path)?;
-        crate::plot::plot_history(&result.history, &run_dir)?;
-        crate::report::write_report(&run_dir, Some(&data_path))?;
+        write_run_files(&run_dir, &result.history, None, &data_path)?;
         eprintln!(
             "interrupted at iteration {} ({:.2} epochs); checkpoint, history, plots and report.html are in {}/",
             result.iterations,
@@ -565,7 +538,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             run_dir.display()
         );
         eprintln!("resume with: ffnn train --resume {}", run_dir.display());
-        std::process::exit(130);
+        return Err(super::Interrupted.into());
     }
 
     let test = evaluate(&result.model, &data.test);
@@ -579,26 +552,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         threads,
         data: data_path.clone(),
         run_dir: run_dir.clone(),
-        test_accuracy: test.accuracy,
-        test_loss: test.loss,
-        train_accuracy: train.accuracy,
-        train_loss: train.loss,
+        test_accuracy: Some(test.accuracy),
+        test_loss: Some(test.loss),
+        train_accuracy: Some(train.accuracy),
+        train_loss: Some(train.loss),
         epochs: result.epochs,
         iterations: result.iterations,
         train_seconds: result.train_seconds,
         samples_per_second: result.samples as f64 / result.train_seconds.max(1e-9),
         peak_rss_mb: peak_rss_mb(),
     };
-
-    let mut model_meta = BTreeMap::new();
-    model_meta.insert("ffnn.test_accuracy".to_string(), format!("{}", test.accuracy));
-    save_model(model, &run_dir.join(run_dir::MODEL), &model_meta)?;
-    result.history.write_csv(&history_path)?;
-    crate::plot::plot_history(&result.history, &run_dir)?;
-    crate::plot::write_weight_image(model, &run_dir.join("weights.png"))?;
-    let json = serde_json::to_string(&summary)?;
-    ffnn::atomic_file::write_atomic(&run_dir.join(run_dir::SUMMARY), json.as_bytes())?;
-    crate::report::write_report(&run_dir, Some(&data_path))?;
+    let json = write_run_files(&run_dir, &result.history, Some((model, &summary)), &data_path)?;
 
     if args.json {
         println!("{json}");
@@ -621,4 +585,30 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Writes what a run leaves in its folder, in one place: the history and its plots, and for a
+/// finished run (`finished` = the model and its summary) the model file, the weight images and
+/// `summary.json`; then `report.html` from all of them. (A checkpoint is written during
+/// training.) Returns the summary's JSON line, empty for an interrupted run.
+fn write_run_files(
+    run_dir: &std::path::Path,
+    history: &ffnn::train::History,
+    finished: Option<(&ffnn::nn::Model, &Summary)>,
+    data: &std::path::Path,
+) -> anyhow::Result<String> {
+    history.write_csv(&run_dir.join(run_dir::HISTORY))?;
+    crate::plot::plot_history(history, run_dir)?;
+    let mut json = String::new();
+    if let Some((model, summary)) = finished {
+        let mut model_meta = BTreeMap::new();
+        if let Some(accuracy) = summary.test_accuracy {
+            model_meta.insert("ffnn.test_accuracy".to_string(), format!("{accuracy}"));
+        }
+        save_model(model, &run_dir.join(run_dir::MODEL), &model_meta)?;
+        crate::plot::write_weight_image(model, &run_dir.join("weights.png"))?;
+        json = summary.write(run_dir)?;
+    }
+    crate::report::write_report(run_dir, Some(data))?;
+    Ok(json)
 }

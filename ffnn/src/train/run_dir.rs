@@ -12,6 +12,8 @@
 //! ```
 
 use crate::error::{Error, Result, RunFolderProblem, io_error};
+use crate::train::{Checkpoint, TrainConfig};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The checkpoint a run can be resumed from.
@@ -61,6 +63,89 @@ pub mod meta {
     pub const PRESET: &str = "ffnn.preset";
     /// How many training images were held out for validation.
     pub const VAL: &str = "ffnn.val";
+}
+
+/// A run's settings and results: `summary.json` (and the `--json` line of `ffnn train`),
+/// written and read by this one type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The preset the settings started from.
+    pub preset: String,
+    /// The network, e.g. `784-256-128-10 relu`.
+    pub architecture: String,
+    /// Trainable parameters.
+    pub parameters: usize,
+    /// Every setting of the run.
+    pub config: TrainConfig,
+    /// Threads it ran on.
+    pub threads: usize,
+    /// The dataset's absolute path.
+    pub data: PathBuf,
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// Test-set accuracy and mean cross-entropy (`None` for a run that was interrupted).
+    pub test_accuracy: Option<f32>,
+    /// See `test_accuracy`.
+    pub test_loss: Option<f32>,
+    /// On the whole training set after training (`None` for an interrupted run).
+    pub train_accuracy: Option<f32>,
+    /// See `train_accuracy`.
+    pub train_loss: Option<f32>,
+    /// Epochs run (fractional when the run stopped mid-epoch; whole epochs done for an
+    /// interrupted run).
+    pub epochs: f64,
+    /// Optimizer steps run.
+    pub iterations: usize,
+    /// The training loop alone: no data loading, evaluation or I/O.
+    pub train_seconds: f64,
+    /// Training samples per second of `train_seconds`.
+    pub samples_per_second: f64,
+    /// The process's peak resident memory in MB, where known.
+    pub peak_rss_mb: Option<f64>,
+}
+
+impl Summary {
+    /// Writes `RUN_DIR/summary.json` atomically and returns its text (one line of JSON).
+    pub fn write(&self, run_dir: &Path) -> Result<String> {
+        let json = serde_json::to_string(self).expect("a summary serializes");
+        crate::atomic_file::write_atomic(&run_dir.join(SUMMARY), json.as_bytes())?;
+        Ok(json)
+    }
+
+    /// The run's summary and whether the run finished: `summary.json`, or for an interrupted
+    /// run what its checkpoint says (no results, the position it stopped at).
+    pub fn read(run_dir: &Path) -> Result<(Summary, bool)> {
+        let path = run_dir.join(SUMMARY);
+        if path.is_file() {
+            let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
+            let summary = serde_json::from_str(&text).map_err(|e| Error::file(&path, format!("not a run summary ({e})")))?;
+            return Ok((summary, true));
+        }
+        let checkpoint = run_dir.join(CHECKPOINT);
+        if !checkpoint.is_file() {
+            return Err(Error::file(run_dir, "not a run folder (no summary.json or checkpoint.safetensors)"));
+        }
+        let (c, stored) = Checkpoint::load(&checkpoint)?;
+        let summary = Summary {
+            preset: stored.get(meta::PRESET).cloned().unwrap_or_default(),
+            architecture: c.model.describe(),
+            parameters: c.model.parameter_count(),
+            config: c.config.clone(),
+            threads: stored.get(meta::THREADS).and_then(|t| t.parse().ok()).unwrap_or(0),
+            data: stored.get(meta::DATA).map(PathBuf::from).unwrap_or_default(),
+            run_dir: run_dir.to_path_buf(),
+            test_accuracy: None,
+            test_loss: None,
+            train_accuracy: None,
+            train_loss: None,
+            epochs: (c.epoch - 1) as f64,
+            iterations: c.iteration,
+            train_seconds: c.train_seconds,
+            samples_per_second: c.samples as f64 / c.train_seconds.max(1e-9),
+            peak_rss_mb: None,
+        };
+        Ok((summary, false))
+    }
 }
 
 /// Makes the folder of a new run and checks that it is writable, before any training.
