@@ -13,13 +13,20 @@ pub enum Error {
     /// Reading or writing `path` failed.
     #[error("{}: {}", path.display(), describe_io(source))]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
     /// `path` exists but is not what it should be (a truncated IDX file, a corrupt zip, …).
     #[error("{}: {message}", path.display())]
-    File { path: PathBuf, message: String },
+    File {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Bytes that are not in the format expected of them (a model file, an IDX array, a PNG),
     /// before it is known which file they came from.
     #[error("{0}")]
@@ -27,22 +34,53 @@ pub enum Error {
     /// A setting outside what is valid: `setting` is the configuration field
     /// (`batch_size`, `augment.rotation`, `validation`, …), `requirement` says what is valid.
     #[error("{setting} {requirement}")]
-    Setting { setting: &'static str, requirement: String },
+    Setting {
+        /// The configuration field.
+        setting: &'static str,
+        /// What is valid, e.g. `must be at least 1`.
+        requirement: String,
+    },
     /// A run folder that cannot be used (see [`RunFolderProblem`]).
     #[error("{}: {problem}", dir.display())]
-    RunFolder { dir: PathBuf, problem: RunFolderProblem },
+    RunFolder {
+        /// The folder.
+        dir: PathBuf,
+        /// What is wrong with it.
+        problem: RunFolderProblem,
+    },
     /// A run was to be resumed on data other than the data its checkpoint was trained on.
     #[error(
         "{}: not the data this run was trained on (the checkpoint was trained on {trained_on}, SHA-256 {}…; this data's is {}…)",
         given.display(), &trained_sha256[..trained_sha256.len().min(12)], &given_sha256[..given_sha256.len().min(12)]
     )]
-    DataMismatch { given: PathBuf, trained_on: String, trained_sha256: String, given_sha256: String },
+    DataMismatch {
+        /// The data given now.
+        given: PathBuf,
+        /// Where the checkpoint's data was.
+        trained_on: String,
+        /// The SHA-256 of the checkpoint's data.
+        trained_sha256: String,
+        /// The SHA-256 of the data given now.
+        given_sha256: String,
+    },
     /// The configuration needs more memory than the machine has available (bytes).
     #[error("{network} needs about {} of memory, and this machine has {} available", describe_bytes(*needed), describe_bytes(*available))]
-    OutOfMemory { network: String, needed: f64, available: f64 },
+    OutOfMemory {
+        /// The configuration, e.g. `a 784-1000000-10 network with adam and batches of 128`.
+        network: String,
+        /// Bytes it needs.
+        needed: f64,
+        /// Bytes available.
+        available: f64,
+    },
     /// The loss or a parameter stopped being finite (or the loss exploded) at `iteration`.
     #[error("training diverged at iteration {iteration} ({why})")]
-    Diverged { iteration: usize, why: String },
+    Diverged {
+        /// The step at which it was noticed.
+        iteration: usize,
+        /// What was seen, e.g. `the loss is NaN`.
+        why: String,
+    },
     /// Anything else the user can fix, said in one line.
     #[error("{0}")]
     Invalid(String),
@@ -62,7 +100,10 @@ pub enum RunFolderProblem {
     NotWritable(#[source] std::io::Error),
     /// It already holds files (an earlier run; `resumable` when it has a checkpoint).
     #[error("the folder has files in it (an earlier run?){}", if *resumable { "; it has a checkpoint to resume" } else { "" })]
-    InUse { resumable: bool },
+    InUse {
+        /// Whether it holds a checkpoint that `--resume` can continue.
+        resumable: bool,
+    },
 }
 
 impl Error {

@@ -12,7 +12,9 @@ use crate::tensor::Matrix;
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
+    /// As stored.
     N,
+    /// Transposed.
     T,
 }
 

@@ -60,6 +60,7 @@
 //! ```
 
 #![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
 
 pub mod atomic_file;
 pub mod data;

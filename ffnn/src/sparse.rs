@@ -30,9 +30,13 @@ pub const MIN_OUTPUTS: usize = 16;
 /// The buffers are reused from batch to batch.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Csr {
+    /// Rows of the matrix.
     pub rows: usize,
+    /// Columns of the matrix.
     pub cols: usize,
+    /// Where each row's entries start in `entries` (`rows + 1` values, the last = all entries).
     pub start: Vec<u32>,
+    /// The non-zero entries, row after row: `(column, value)`.
     pub entries: Vec<(u32, f32)>,
 }
 

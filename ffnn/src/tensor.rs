@@ -5,7 +5,9 @@
 /// A dense row-major `rows × cols` matrix of `f32`.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Matrix {
+    /// Rows (samples, in a batch).
     pub rows: usize,
+    /// Columns (features or units).
     pub cols: usize,
     /// `data[i * cols + j]` is element `(i, j)`.
     pub data: Vec<f32>,

@@ -433,12 +433,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let data_path = std::path::absolute(&data_path).unwrap_or(data_path);
     let preset_name = stored(meta::PRESET).unwrap_or_else(|| args.preset.preset().name().to_string());
     if let Some(aug) = &config.augment {
-        // What the network trains on: the first 64 training images, distorted as in step 1.
-        let (mut x, mut y) = (ffnn::tensor::Matrix::default(), Vec::new());
-        let first: Vec<usize> = (0..data.train.len().min(64)).collect();
-        data.train.gather(&first, &mut x, &mut y);
-        ffnn::data::augment::Augmenter::default().apply(&mut x, data.train.height, data.train.width, aug, config.seed, 0);
-        crate::plot::write_sample_grid(&x, data.train.height, data.train.width, &run_dir.join("augmented.png"))?;
+        crate::plot::write_augmented_preview(&data.train, aug, config.seed, &run_dir.join("augmented.png"))?;
     }
     if !args.json {
         eprintln!(

@@ -7,5 +7,5 @@ pub mod samples;
 pub mod weights;
 
 pub use curves::{plot_history, render_curve};
-pub use samples::write_sample_grid;
+pub use samples::{write_augmented_preview, write_sample_grid};
 pub use weights::{weight_image, write_weight_image};

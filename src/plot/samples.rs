@@ -1,9 +1,21 @@
 //! A grid of input images (rows of a batch matrix), e.g. the augmented samples a network
 //! trains on, as a grayscale PNG.
 
+use ffnn::data::Dataset;
+use ffnn::data::augment::{Augment, Augmenter};
 use ffnn::error::Result;
 use ffnn::tensor::Matrix;
 use std::path::Path;
+
+/// `augmented.png`: what the network trains on, the first 64 training images distorted as in
+/// the first step of a run with `seed`.
+pub fn write_augmented_preview(train: &Dataset, augment: &Augment, seed: u64, path: &Path) -> Result<()> {
+    let (mut x, mut y) = (Matrix::default(), Vec::new());
+    let first: Vec<usize> = (0..train.len().min(64)).collect();
+    train.gather(&first, &mut x, &mut y);
+    Augmenter::default().apply(&mut x, train.height, train.width, augment, seed, 0);
+    write_sample_grid(&x, train.height, train.width, path)
+}
 
 /// Writes the rows of `x` (values in [0, 1], `height × width` images) as a square-ish grid,
 /// each image scaled 3× with a 2-pixel gap.

@@ -14,6 +14,14 @@ pub struct MiniBatches {
 
 /// The seed's `random_mini_batches`: shuffles `0..n` with `rng` and splits it into batches of
 /// `batch_size` indices (the last one possibly smaller).
+///
+/// ```
+/// use rand::SeedableRng;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let batches = ffnn::data::random_mini_batches(10, 4, &mut rng);
+/// let sizes: Vec<usize> = batches.iter().map(|b| b.len()).collect();
+/// assert_eq!(sizes, [4, 4, 2]); // every sample once, the last batch smaller
+/// ```
 pub fn random_mini_batches(n: usize, batch_size: usize, rng: &mut impl Rng) -> MiniBatches {
     let mut batches = MiniBatches::new(n, batch_size);
     batches.reshuffle(rng);

@@ -20,7 +20,9 @@ const MAX_DECOMPRESSED: u64 = 4 << 30;
 /// A parsed IDX file: its dimensions and its bytes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IdxArray {
+    /// The size of each dimension (`[N, rows, cols]` for images, `[N]` for labels).
     pub dims: Vec<usize>,
+    /// The elements, row-major.
     pub data: Vec<u8>,
 }
 
@@ -113,9 +115,13 @@ pub fn read_idx(path: &Path, expected_dims: usize) -> Result<IdxArray> {
 /// The four files of an IDX dataset.
 #[derive(Clone, Debug)]
 pub struct IdxFiles {
+    /// Training images (`train-images-idx3-ubyte[.gz]`).
     pub train_images: PathBuf,
+    /// Training labels.
     pub train_labels: PathBuf,
+    /// Test images (`t10k-images-idx3-ubyte[.gz]`).
     pub test_images: PathBuf,
+    /// Test labels.
     pub test_labels: PathBuf,
 }
 

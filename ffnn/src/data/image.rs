@@ -10,7 +10,9 @@ pub const MAX_PIXELS: u64 = 1 << 26;
 /// A decoded grayscale image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GrayImage {
+    /// Pixels per row.
     pub width: usize,
+    /// Rows.
     pub height: usize,
     /// One byte per pixel, row-major.
     pub pixels: Vec<u8>,

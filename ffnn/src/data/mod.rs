@@ -25,7 +25,9 @@ pub struct Dataset {
     pub images: Vec<u8>,
     /// Class of each image, `0..classes`.
     pub labels: Vec<u8>,
+    /// Rows of each image.
     pub height: usize,
+    /// Pixels per row of each image.
     pub width: usize,
 }
 
@@ -128,7 +130,9 @@ impl Dataset {
 /// A training set and a test set of the same image size.
 #[derive(Clone, Debug)]
 pub struct DataSplit {
+    /// What the network learns from.
     pub train: Dataset,
+    /// What it is measured on (never trained on).
     pub test: Dataset,
     /// Where it was loaded from.
     pub source: PathBuf,

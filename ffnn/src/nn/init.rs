@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase", tag = "kind")]
 pub enum Init {
     /// `W ~ N(0, σ²)`, `b = 0`: the seed's choice, with σ = 0.01.
-    Normal { std: f32 },
+    Normal {
+        /// The standard deviation `σ`.
+        std: f32,
+    },
     /// `W ~ N(0, 2/in)`, `b = 0` (He et al. 2015, for ReLU).
     He,
     /// `W ~ N(0, 2/(in + out))`, `b = 0` (Glorot & Bengio 2010, for sigmoid/tanh).
@@ -34,7 +37,9 @@ impl Default for Init {
 /// One dense layer's parameters: `W` (in × out) and `b` (out).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {
+    /// `W`, inputs × outputs (`Z = A·W + b`).
     pub weight: Matrix,
+    /// `b`, one per output.
     pub bias: Vec<f32>,
 }
 
@@ -53,6 +58,15 @@ impl Layer {
 /// Creates `W`, `b` for every layer of a network with layer sizes `sizes`
 /// (`[784, 256, 10]`: 784 inputs, one hidden layer of 256 units, 10 classes).
 /// The weights are drawn from `rng` layer by layer, row by row, so one seed gives one network.
+///
+/// ```
+/// use rand::SeedableRng;
+/// use ffnn::nn::{Init, initialize_parameters};
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let layers = initialize_parameters(&[784, 256, 10], Init::He, &mut rng);
+/// assert_eq!((layers[0].weight.rows, layers[0].weight.cols), (784, 256)); // W₁: in × out
+/// assert_eq!(layers[1].bias, vec![0.0; 10]);
+/// ```
 pub fn initialize_parameters(sizes: &[usize], init: Init, rng: &mut impl Rng) -> Vec<Layer> {
     assert!(sizes.len() >= 2, "a network needs at least an input and an output size");
     sizes

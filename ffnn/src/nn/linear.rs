@@ -75,7 +75,9 @@ pub fn input_linear_backward(x: &Matrix, sparse: &SparseInput, dz: &Matrix, dw: 
 pub struct SparseInput {
     /// Whether the last forward pass used them (its input had at most [`sparse::MAX_DENSITY`] non-zeros).
     pub in_use: bool,
+    /// The input batch `X` by its non-zero entries.
     pub x: Csr,
+    /// Its transpose `Xᵀ`, for `dW₁ = Xᵀ·dZ₁`.
     pub x_t: Csr,
 }
 

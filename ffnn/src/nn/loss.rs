@@ -30,6 +30,14 @@ pub fn softmax(z: &Matrix, p: &mut Matrix) {
 
 /// The cost `J = (1/n) Σ_i [ln Σ_l e^{z_il} − z_{i,y_i}]`: mean cross-entropy of the labels `y`
 /// under softmax of the logits `z`, computed stably (max-subtracted log-sum-exp).
+///
+/// ```
+/// use ffnn::nn::compute_loss;
+/// use ffnn::tensor::Matrix;
+/// // Two samples, three classes: equal logits cost ln 3 whatever the label.
+/// let z = Matrix::from_vec(2, 3, vec![0.0, 0.0, 0.0, 5.0, 5.0, 5.0]);
+/// assert!((compute_loss(&z, &[0, 2]) - 3f32.ln()).abs() < 1e-6);
+/// ```
 pub fn compute_loss(z: &Matrix, y: &[u8]) -> f32 {
     assert_eq!(z.rows, y.len(), "compute_loss: {} rows of logits, {} labels", z.rows, y.len());
     let total: f64 = (0..z.rows).map(|i| (log_sum_exp(z.row(i)) - z.row(i)[y[i] as usize]) as f64).sum();

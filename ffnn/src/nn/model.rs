@@ -74,6 +74,7 @@ impl Model {
 /// The buffers are reused from batch to batch.
 #[derive(Clone, Debug, Default)]
 pub struct ModelState {
+    /// Each layer's output: `A_l` for hidden layers, the logits `Z_L` last.
     pub outputs: Vec<Matrix>,
     /// Set while training: dropout and label smoothing apply; `None` for evaluation.
     pub training: Option<TrainingMode>,
@@ -142,6 +143,18 @@ impl Gradients {
 /// While training with dropout, every hidden output is multiplied by a fresh random mask
 /// `M_l` (each unit kept with probability `1 − p` and then scaled by `1/(1 − p)`, so the expected
 /// activation is unchanged and evaluation needs no rescaling: "inverted" dropout).
+///
+/// ```
+/// use rand::SeedableRng;
+/// use ffnn::nn::{Activation, Init, Model, ModelState, model_forward};
+/// use ffnn::tensor::Matrix;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let model = Model::new(&[4, 8, 3], Activation::Relu, Init::He, &mut rng);
+/// let x = Matrix::from_vec(2, 4, vec![0.0, 0.5, 1.0, 0.2, 0.9, 0.0, 0.0, 0.3]); // 2 samples
+/// let mut state = ModelState::default();
+/// let logits = model_forward(&model, &x, &mut state);
+/// assert_eq!((logits.rows, logits.cols), (2, 3));
+/// ```
 pub fn model_forward<'s>(model: &Model, x: &Matrix, state: &'s mut ModelState) -> &'s Matrix {
     assert_eq!(x.cols, model.inputs(), "model_forward: {} input columns, the model takes {}", x.cols, model.inputs());
     let layers = model.layers.len();
@@ -201,6 +214,20 @@ pub fn dropout_forward(a: &Matrix, rate: f32, seed: u64, layer: usize, mask: &mu
 /// loop reports the plain [`compute_loss`](super::compute_loss) instead, comparable with the
 /// test set's). The first step is `dZ_L = (softmax(Z_L) − Ỹ)/n`.
 /// With dropout, the gradient flows only through the kept units: `dA_l ← dA_l ⊙ M_l`.
+///
+/// ```
+/// use rand::SeedableRng;
+/// use ffnn::nn::{Activation, Gradients, Init, Model, ModelState, compute_loss, model_backward, model_forward};
+/// use ffnn::tensor::Matrix;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let model = Model::new(&[4, 8, 3], Activation::Relu, Init::He, &mut rng);
+/// let (x, y) = (Matrix::from_vec(2, 4, vec![0.0, 0.5, 1.0, 0.2, 0.9, 0.0, 0.0, 0.3]), [2u8, 0]);
+/// let mut state = ModelState::default();
+/// let cost = compute_loss(model_forward(&model, &x, &mut state), &y);
+/// let mut grads = Gradients::for_model(&model);
+/// assert_eq!(model_backward(&model, &x, &state, &y, &mut grads), cost);
+/// assert_eq!((grads.layers[0].weight.rows, grads.layers[0].weight.cols), (4, 8)); // dW₁ like W₁
+/// ```
 pub fn model_backward(model: &Model, x: &Matrix, state: &ModelState, y: &[u8], grads: &mut Gradients) -> f32 {
     let layers = model.layers.len();
     grads.deltas.resize_with(layers, Matrix::default);

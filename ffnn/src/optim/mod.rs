@@ -23,9 +23,19 @@ pub enum Optimizer {
     /// Plain mini-batch gradient descent.
     Sgd,
     /// Gradient descent with (heavy-ball) momentum `μ`, as `torch.optim.SGD(momentum=μ)`.
-    Momentum { momentum: f32 },
+    Momentum {
+        /// `μ`, the fraction of the velocity kept from step to step.
+        momentum: f32,
+    },
     /// Adam, as `torch.optim.Adam`.
-    Adam { beta1: f32, beta2: f32, eps: f32 },
+    Adam {
+        /// `β₁`, the decay of the first moment (mean of the gradients).
+        beta1: f32,
+        /// `β₂`, the decay of the second moment (mean of their squares).
+        beta2: f32,
+        /// `ε`, added to `√v̂` so the step never divides by 0.
+        eps: f32,
+    },
 }
 
 impl Optimizer {
@@ -48,8 +58,11 @@ impl Optimizer {
 /// and one or two moment buffers per parameter tensor, in the order `W₁, b₁, W₂, b₂, …`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OptimizerState {
+    /// The update rule.
     pub optimizer: Optimizer,
+    /// The step size `α` of the next step (the schedule sets it every iteration).
     pub learning_rate: f32,
+    /// Steps taken, `t` (Adam's bias correction uses it).
     pub step: u64,
     /// Momentum's velocity `v`, or Adam's first moment `m`.
     pub first: Vec<Vec<f32>>,
@@ -80,6 +93,20 @@ impl OptimizerState {
 /// gradient step ("decoupled", Loshchilov & Hutter 2019: with Adam this is AdamW, which
 /// regularizes better than adding `λ‖W‖²` to the loss, whose gradient Adam would rescale).
 /// Biases are not decayed.
+///
+/// ```
+/// use rand::SeedableRng;
+/// use ffnn::nn::{Activation, Gradients, Init, Model};
+/// use ffnn::optim::{Optimizer, OptimizerState, update_parameters};
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let mut model = Model::new(&[2, 2], Activation::Relu, Init::He, &mut rng);
+/// let before = model.layers[0].weight.data[0];
+/// let mut grads = Gradients::for_model(&model);
+/// grads.layers[0].weight.data[0] = 1.0;
+/// let mut sgd = OptimizerState::new(Optimizer::Sgd, 0.1, &model);
+/// update_parameters(&mut model, &grads, &mut sgd); // θ ← θ − α·g
+/// assert_eq!(model.layers[0].weight.data[0], before - 0.1);
+/// ```
 pub fn update_parameters(model: &mut Model, grads: &Gradients, state: &mut OptimizerState) {
     state.step += 1;
     let (lr, t) = (state.learning_rate, state.step);

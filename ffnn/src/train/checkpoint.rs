@@ -23,8 +23,11 @@ use std::path::Path;
 /// A run's complete state between two steps.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checkpoint {
+    /// The run's settings.
     pub config: TrainConfig,
+    /// The parameters so far.
     pub model: Model,
+    /// The optimizer's moments and step count.
     pub optimizer: OptimizerState,
     /// The epoch in progress (1-based).
     pub epoch: usize,
@@ -32,9 +35,13 @@ pub struct Checkpoint {
     pub batches_done: usize,
     /// The shuffling RNG as it was when that epoch began (its batch order is drawn from it).
     pub epoch_rng: ChaCha8Rng,
+    /// Steps done.
     pub iteration: usize,
+    /// Training samples seen.
     pub samples: usize,
+    /// Seconds spent in training steps so far.
     pub train_seconds: f64,
+    /// The history so far.
     pub history: History,
 }
 

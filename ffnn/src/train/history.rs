@@ -28,6 +28,7 @@ pub struct HistoryRow {
     #[serde(default)]
     pub val_loss: Option<f32>,
     #[serde(default)]
+    /// Accuracy on the validation set, when there is one.
     pub val_accuracy: Option<f32>,
     /// Cost on the whole test set after this iteration, when a test set was given.
     pub test_loss: Option<f32>,
@@ -38,6 +39,7 @@ pub struct HistoryRow {
 /// All evaluation points of a run, in order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
+    /// One row per evaluation, in order.
     pub rows: Vec<HistoryRow>,
 }
 

@@ -49,12 +49,17 @@ pub enum Length {
 pub struct TrainConfig {
     /// Hidden layer sizes; empty = one-layer softmax regression.
     pub hidden: Vec<usize>,
+    /// The hidden layers' activation.
     pub activation: Activation,
+    /// How the weights start.
     pub init: Init,
+    /// The update rule.
     pub optimizer: Optimizer,
     /// Step size `α`.
     pub learning_rate: f32,
+    /// Samples per mini-batch.
     pub batch_size: usize,
+    /// How long to train.
     pub length: Length,
     /// Evaluate every this many iterations; 0 = only after the last one.
     pub eval_every: usize,
@@ -194,7 +199,18 @@ impl TrainConfig {
 #[derive(Debug)]
 pub enum Event<'a> {
     /// An iteration finished.
-    Step { iteration: usize, total_iterations: usize, epoch: usize, loss: f32, accuracy: f32 },
+    Step {
+        /// Steps done (1 after the first).
+        iteration: usize,
+        /// Steps the run will take.
+        total_iterations: usize,
+        /// The epoch it belongs to (from 1).
+        epoch: usize,
+        /// The mini-batch's cost (plain cross-entropy).
+        loss: f32,
+        /// The mini-batch's accuracy.
+        accuracy: f32,
+    },
     /// An evaluation point was added to the history.
     Evaluated(&'a HistoryRow),
 }
@@ -202,10 +218,13 @@ pub enum Event<'a> {
 /// The outcome of `train_model`.
 #[derive(Clone, Debug)]
 pub struct TrainResult {
+    /// The trained network.
     pub model: Model,
+    /// Cost and accuracy every `eval_every` iterations.
     pub history: History,
     /// Seconds spent in training steps alone (no evaluation, no I/O).
     pub train_seconds: f64,
+    /// Steps run.
     pub iterations: usize,
     /// Epochs run (fractional when training stopped mid-epoch).
     pub epochs: f64,
@@ -219,7 +238,9 @@ pub struct TrainResult {
 /// an epoch once `every_seconds` of training have passed since the last one.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CheckpointPolicy {
+    /// At the end of every this many epochs.
     pub every_epochs: Option<usize>,
+    /// At the end of an epoch once this many seconds of training passed since the last one.
     pub every_seconds: Option<f64>,
 }
 
@@ -233,6 +254,7 @@ pub struct TrainControl<'a> {
     pub resume: Option<Checkpoint>,
     /// Checked after every step: when set, training writes a checkpoint and returns.
     pub stop: Option<&'a AtomicBool>,
+    /// When to write checkpoints.
     pub checkpoints: CheckpointPolicy,
     /// Called with the run's state whenever a checkpoint is due (and when stopped).
     pub on_checkpoint: Option<&'a mut SaveCheckpoint<'a>>,
@@ -446,6 +468,7 @@ pub fn train_model_with(
 pub struct Evaluation {
     /// Mean cross-entropy over the dataset.
     pub loss: f32,
+    /// Fraction of samples classified correctly.
     pub accuracy: f32,
     /// Predicted class of each sample.
     pub predictions: Vec<u8>,
@@ -465,6 +488,18 @@ impl Evaluation {
 }
 
 /// Evaluates `model` on all of `data`, in chunks of 1000 samples.
+///
+/// ```
+/// use rand::SeedableRng;
+/// use ffnn::data::Dataset;
+/// use ffnn::nn::{Activation, Init, Model};
+/// let data = Dataset { images: vec![0, 255, 255, 0], labels: vec![1, 0], height: 1, width: 2 };
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let model = Model::new(&[2, 2], Activation::Relu, Init::He, &mut rng);
+/// let e = ffnn::train::evaluate(&model, &data);
+/// assert_eq!(e.predictions.len(), 2);
+/// assert!((0.0..=1.0).contains(&e.accuracy));
+/// ```
 pub fn evaluate(model: &Model, data: &Dataset) -> Evaluation {
     const CHUNK: usize = 1000;
     let mut x = Matrix::default();

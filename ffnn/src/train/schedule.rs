@@ -16,16 +16,35 @@ use std::f32::consts::PI;
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Schedule {
     #[default]
+    /// The same rate throughout.
     Constant,
     /// Multiply by `gamma` every `every_epochs` epochs.
-    Step { every_epochs: usize, gamma: f32 },
+    Step {
+        /// Epochs between drops.
+        every_epochs: usize,
+        /// The factor of each drop.
+        gamma: f32,
+    },
     /// Cosine decay to 0 after a linear warm-up over the first `warmup_fraction` of the run.
-    Cosine { warmup_fraction: f32 },
+    Cosine {
+        /// The fraction of the run spent warming up linearly from 0.
+        warmup_fraction: f32,
+    },
     /// One-cycle: warm up over the first `warmup_fraction` of the run, then cosine decay.
-    OneCycle { warmup_fraction: f32 },
+    OneCycle {
+        /// The fraction of the run spent warming up (from α/25).
+        warmup_fraction: f32,
+    },
     /// Cosine with warm restarts: `cycles` cosine cycles, each `multiplier` times as long as
     /// the one before, each warming up over its first `warmup_fraction`.
-    Restarts { cycles: u32, multiplier: f32, warmup_fraction: f32 },
+    Restarts {
+        /// How many cosine cycles.
+        cycles: u32,
+        /// How much longer each cycle is than the one before.
+        multiplier: f32,
+        /// The fraction of each cycle spent warming up.
+        warmup_fraction: f32,
+    },
 }
 
 impl Schedule {
