@@ -37,5 +37,5 @@ fn the_default_preset_gives_the_recorded_bits_on_one_and_two_threads() {
     assert_eq!(hashes[0], RECORDED);
 }
 
-/// Recorded before the workspace split and the refactor of issue #11 (commit 6f0e0b4 and earlier code).
+/// Recorded before the workspace split and the refactor of issue #11 (recorded at commit fac37c4).
 const RECORDED: &str = "298787a8c5570bc7d99dc63f0f484ccd1285ce0484b0ddf8e61cf7b69205df0d";
