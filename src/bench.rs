@@ -244,7 +244,9 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRep
                     .arg("--data")
                     .arg(&options.data)
                     .arg("--out")
-                    .arg(&tmp);
+                    .arg(&tmp)
+                    // The folder is the benchmark's own scratch space, reused run after run.
+                    .arg("--overwrite");
                 ours.push(run_json(&mut cmd, &format!("ffnn train ({name})"))?);
                 if let Some((python, script)) = &options.torch {
                     let mut cmd = Command::new(python);
