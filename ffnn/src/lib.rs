@@ -62,6 +62,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+pub mod alloc;
 pub mod atomic_file;
 pub mod data;
 pub mod error;
