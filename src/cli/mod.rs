@@ -119,18 +119,18 @@ pub fn set_threads(threads: Option<usize>) -> Result<usize, Error> {
 
 /// Value parser of flags that take a whole number (its range is checked with the settings,
 /// which say what is valid: `--batch-size must be at least 1`).
-pub fn whole_number(s: &str) -> Result<usize, String> {
+pub(crate) fn whole_number(s: &str) -> Result<usize, String> {
     s.trim().parse::<usize>().map_err(|_| "expected a whole number".to_string())
 }
 
 /// Value parser of `--seed`: a whole number that fits in 64 bits.
-pub fn seed(s: &str) -> Result<u64, String> {
+pub(crate) fn seed(s: &str) -> Result<u64, String> {
     s.trim().parse::<u64>().map_err(|_| format!("expected a whole number from 0 to {}", u64::MAX))
 }
 
 /// Value parser of flags that take a real number (negative ones reach the range check, which
 /// says what is valid).
-pub fn number(s: &str) -> Result<f32, String> {
+pub(crate) fn number(s: &str) -> Result<f32, String> {
     match s.trim().parse::<f32>() {
         Ok(v) if v.is_finite() => Ok(v),
         _ => Err("expected a number".to_string()),
