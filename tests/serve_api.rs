@@ -138,18 +138,20 @@ fn huge_images_are_refused_from_their_header_before_decoding() {
     assert!(grown < 32.0, "8 requests raised the peak memory by {grown:.0} MB: the images were decoded");
 }
 
+/// A server with 1-second header and request timeouts and at most `max_connections` open.
+fn server_with_limits(max_connections: usize) -> std::net::SocketAddr {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let model = Model::new(&[784, 32, 10], Activation::Relu, Init::He, &mut rng);
+    let second = std::time::Duration::from_secs(1);
+    let limits = ffnn_cli::serve::Limits { header_timeout: second, request_timeout: second, max_connections };
+    ffnn_cli::serve::spawn_router_with(ffnn_cli::serve::router(model, None), "127.0.0.1:0", limits).unwrap()
+}
+
 #[test]
 fn slow_clients_are_timed_out_and_cannot_hold_the_server() {
     use std::io::{Read, Write};
     use std::time::{Duration, Instant};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-    let model = Model::new(&[784, 32, 10], Activation::Relu, Init::He, &mut rng);
-    let limits = ffnn_cli::serve::Limits {
-        header_timeout: Duration::from_secs(1),
-        request_timeout: Duration::from_secs(1),
-        max_connections: 1000,
-    };
-    let addr = ffnn_cli::serve::spawn_router_with(ffnn_cli::serve::router(model, None), "127.0.0.1:0", limits).unwrap();
+    let addr = server_with_limits(1000);
     // 300 slow clients: 200 send half a header, 100 the headers and a tenth of the body.
     let opened = Instant::now();
     let mut slow: Vec<std::net::TcpStream> = (0..300)
@@ -192,14 +194,7 @@ fn slow_clients_are_timed_out_and_cannot_hold_the_server() {
 #[test]
 fn connections_over_the_cap_wait_for_a_free_one() {
     use std::time::{Duration, Instant};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-    let model = Model::new(&[784, 32, 10], Activation::Relu, Init::He, &mut rng);
-    let limits = ffnn_cli::serve::Limits {
-        header_timeout: Duration::from_secs(1),
-        request_timeout: Duration::from_secs(1),
-        max_connections: 4,
-    };
-    let addr = ffnn_cli::serve::spawn_router_with(ffnn_cli::serve::router(model, None), "127.0.0.1:0", limits).unwrap();
+    let addr = server_with_limits(4);
     // Four idle connections take every place; a fifth client waits until the header timeout
     // frees one, and is then served.
     let idle: Vec<_> = (0..4).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
