@@ -2,7 +2,8 @@
 //!
 //! Everything around the [`ffnn`] library that a user of the command sees: argument handling
 //! and progress ([`cli`]), plots ([`plot`]), the HTML report ([`report`]), the web page and
-//! its API ([`serve`]), the benchmark ([`bench`](mod@bench)) and downloads ([`download`]).
+//! its API ([`serve`]), the benchmark ([`bench`](mod@bench)), downloads ([`download`]) and the
+//! files a run leaves ([`run_files`]).
 //! The network, its training and its files are the library's; this crate only calls it.
 //!
 //! Layers, from the bottom: `ffnn` (tensor and kernels → nn, optim, data → train and the run
@@ -15,4 +16,5 @@ pub mod cli;
 pub mod download;
 pub mod plot;
 pub mod report;
+pub mod run_files;
 pub mod serve;

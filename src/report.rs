@@ -4,9 +4,11 @@
 //! images the model got wrong with the highest confidence.
 
 use base64::Engine;
+use ffnn::data::DataSplit;
 use ffnn::data::image::encode_png;
 use ffnn::data::load_dataset;
 use ffnn::error::{Error, Result};
+use ffnn::nn::Model;
 use ffnn::nn::model_file::load_model;
 use ffnn::train::run_dir::Summary;
 use std::fmt::Write as _;
@@ -46,11 +48,8 @@ fn escape(s: &str) -> String {
 /// in the run (for the confusion matrix and the mistakes).
 pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     let (summary, finished) = Summary::read(run_dir)?;
-    let model_path = if run_dir.join("model.safetensors").is_file() {
-        run_dir.join("model.safetensors")
-    } else {
-        run_dir.join(ffnn::train::run_dir::CHECKPOINT)
-    };
+    // A finished run's model; an interrupted run's last checkpoint.
+    let model_path = run_dir.join(if finished { ffnn::train::run_dir::MODEL } else { ffnn::train::run_dir::CHECKPOINT });
     let model = load_model(&model_path)?;
     let data_path: PathBuf = match data {
         Some(d) => d.to_path_buf(),
@@ -66,17 +65,30 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
         ));
     }
     let split = load_dataset(&data_path)?;
+    write_report_from(run_dir, &summary, finished, &model, &split, &data_path)
+}
+
+/// [`write_report`] for a run whose summary, model and data are in memory already (as
+/// `ffnn train` has them when it ends): the dataset is not loaded a second time.
+pub fn write_report_from(
+    run_dir: &Path,
+    summary: &Summary,
+    finished: bool,
+    model: &Model,
+    split: &DataSplit,
+    data_path: &Path,
+) -> Result<PathBuf> {
     let test = &split.test;
     if test.pixels() != model.inputs() {
         return Err(Error::file(
-            &data_path,
+            data_path,
             format!("its images are {}×{}, the model takes {} inputs", test.width, test.height, model.inputs()),
         ));
     }
     let history = std::fs::read_to_string(run_dir.join("history.csv")).unwrap_or_default();
 
     let classes = model.classes();
-    let evaluation = ffnn::train::evaluate(&model, test);
+    let evaluation = ffnn::train::evaluate(model, test);
     let predicted: Vec<usize> = evaluation.predictions.iter().map(|&p| p as usize).collect();
     let confusion = evaluation.confusion_matrix(&test.labels, classes);
     let correct: usize = (0..classes).map(|c| confusion[c][c]).sum();
@@ -175,7 +187,7 @@ pub fn write_report(run_dir: &Path, data: Option<&Path>) -> Result<PathBuf> {
     }
 
     // Weights.
-    let (w, h, rgb) = crate::plot::weight_image(&model, 64);
+    let (w, h, rgb) = crate::plot::weight_image(model, 64);
     let _ = write!(
         html,
         "<h2>First-layer weights</h2><p>Each tile is one unit of the first layer: its weight on every pixel. Blue pixels raise the unit's \

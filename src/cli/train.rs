@@ -3,7 +3,6 @@
 use clap::{Args, ValueEnum};
 use ffnn::data::load_dataset;
 use ffnn::error::{Error, Result};
-use ffnn::nn::model_file::save_model;
 use ffnn::nn::{Activation, Init};
 use ffnn::optim::Optimizer;
 use ffnn::train::run_dir::{self, Summary, meta};
@@ -336,14 +335,6 @@ impl TrainArgs {
     }
 }
 
-/// Peak resident set size of this process so far (`VmHWM` in `/proc/self/status`), in MB.
-pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 /// Ctrl-C: the first press asks training to stop after the current step; the second exits at once.
 static STOP: AtomicBool = AtomicBool::new(false);
 static PRESSES: AtomicUsize = AtomicUsize::new(0);
@@ -525,7 +516,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let result = result?;
 
     if result.interrupted {
-        write_run_files(&run_dir, &result.history, None, &data_path)?;
+        crate::run_files::write_run_files(&run_dir, &result.history, &result.model, None, &data, &data_path)?;
         eprintln!(
             "interrupted at iteration {} ({:.2} epochs); checkpoint, history, plots and report.html are in {}/",
             result.iterations,
@@ -555,9 +546,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         iterations: result.iterations,
         train_seconds: result.train_seconds,
         samples_per_second: result.samples as f64 / result.train_seconds.max(1e-9),
-        peak_rss_mb: peak_rss_mb(),
+        peak_rss_mb: None,
     };
-    let json = write_run_files(&run_dir, &result.history, Some((model, &summary)), &data_path)?;
+    let json = crate::run_files::write_run_files(&run_dir, &result.history, model, Some(summary.clone()), &data, &data_path)?;
 
     if args.json {
         println!("{json}");
@@ -580,30 +571,4 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Writes what a run leaves in its folder, in one place: the history and its plots, and for a
-/// finished run (`finished` = the model and its summary) the model file, the weight images and
-/// `summary.json`; then `report.html` from all of them. (A checkpoint is written during
-/// training.) Returns the summary's JSON line, empty for an interrupted run.
-fn write_run_files(
-    run_dir: &std::path::Path,
-    history: &ffnn::train::History,
-    finished: Option<(&ffnn::nn::Model, &Summary)>,
-    data: &std::path::Path,
-) -> anyhow::Result<String> {
-    history.write_csv(&run_dir.join(run_dir::HISTORY))?;
-    crate::plot::plot_history(history, run_dir)?;
-    let mut json = String::new();
-    if let Some((model, summary)) = finished {
-        let mut model_meta = BTreeMap::new();
-        if let Some(accuracy) = summary.test_accuracy {
-            model_meta.insert("ffnn.test_accuracy".to_string(), format!("{accuracy}"));
-        }
-        save_model(model, &run_dir.join(run_dir::MODEL), &model_meta)?;
-        crate::plot::write_weight_image(model, &run_dir.join("weights.png"))?;
-        json = summary.write(run_dir)?;
-    }
-    crate::report::write_report(run_dir, Some(data))?;
-    Ok(json)
 }

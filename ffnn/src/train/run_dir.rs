@@ -45,11 +45,12 @@ pub const FILES: &[&str] = &[
 ];
 
 /// What `overwrite` deletes before a new run starts in an earlier run's folder: files that
-/// describe the earlier run and that the new one may not write (a stale checkpoint would let
-/// `--resume` continue the earlier run into the new run's files). Every other file is
+/// describe the earlier run and that the new one may not write, or not before it finishes (a
+/// stale checkpoint would let `--resume` continue the earlier run into the new run's files; a
+/// stale summary would make an interrupted new run look finished). Every other file is
 /// replaced atomically when the new run writes it, so a crash or a full disk leaves the
-/// earlier version whole.
-const STALE: &[&str] = &[CHECKPOINT, "augmented.png"];
+/// earlier version (its model above all) whole.
+const STALE: &[&str] = &[CHECKPOINT, SUMMARY, "augmented.png"];
 
 /// Keys of what a checkpoint records about its run besides the run's state.
 pub mod meta {
@@ -254,10 +255,12 @@ mod tests {
         assert_eq!(err.to_string(), format!("{}: the folder has files in it (an earlier run?)", dir.display()));
         assert_eq!(std::fs::read(dir.join(MODEL)).unwrap(), b"old model");
         std::fs::write(dir.join(CHECKPOINT), b"x").unwrap();
+        std::fs::write(dir.join(SUMMARY), b"{}").unwrap();
         let err = create(Some(&dir), false).unwrap_err();
         assert!(matches!(err, Error::RunFolder { problem: RunFolderProblem::InUse { resumable: true }, .. }), "{err}");
         create(Some(&dir), true).unwrap();
         assert!(!dir.join(CHECKPOINT).exists(), "the earlier run's checkpoint cannot be resumed into the new run");
+        assert!(!dir.join(SUMMARY).exists(), "an interrupted new run does not look finished");
         assert_eq!(std::fs::read(dir.join(MODEL)).unwrap(), b"old model", "replaced only when the new run writes its own");
         assert_eq!(std::fs::read(dir.join("notes.txt")).unwrap(), b"mine", "files ffnn did not write stay");
     }
