@@ -506,7 +506,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             Some(n) => CheckpointPolicy { every_epochs: Some(n), every_seconds: None },
         },
         on_checkpoint: Some(&mut save_checkpoint),
-        validation: validation.as_ref(),
+        validation: validation.as_ref().map(|v| v as &dyn ffnn::data::Samples),
     };
     let result = train_model_with(&data.train, Some(&data.test), &config, control, &mut observe);
     bar.finish_and_clear();

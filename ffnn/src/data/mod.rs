@@ -11,8 +11,10 @@ pub mod batches;
 pub mod idx;
 pub mod image;
 pub mod png_tree;
+pub mod samples;
 
 pub use batches::{MiniBatches, random_mini_batches};
+pub use samples::{Samples, Table};
 
 use crate::error::{Error, Result};
 use crate::tensor::Matrix;

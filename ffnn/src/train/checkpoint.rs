@@ -8,7 +8,7 @@
 //! configuration, the position (epoch, batches done in it, iteration), the shuffling RNG's
 //! state at the start of the epoch, and the history so far.
 
-use crate::data::Dataset;
+use crate::data::Samples;
 use crate::error::{Error, Result, io_error};
 use crate::nn::Model;
 use crate::nn::model_file::{model_from_bytes, model_to_bytes_with, read_metadata, read_tensor};
@@ -134,15 +134,17 @@ impl Checkpoint {
         Checkpoint::from_bytes(&bytes).map_err(|e| e.in_file(path))
     }
 
-    /// Checks that the run can continue on `train`: same image size and classes.
-    pub fn check_compatible(&self, train: &Dataset) -> Result<()> {
-        if train.pixels() != self.model.inputs() || train.classes() != self.model.classes() {
+    /// Checks that the run can continue on `train`: same input size and classes.
+    pub fn check_compatible(&self, train: &dyn Samples) -> Result<()> {
+        if train.features() != self.model.inputs() || train.classes() != self.model.classes() {
+            let shape = match train.image_shape() {
+                Some((height, width)) => format!("{width}×{height} images"),
+                None => format!("{} features", train.features()),
+            };
             return Err(Error::invalid(format!(
-                "the checkpoint's model takes {} inputs and {} classes, the data has {}×{} images and {} classes",
+                "the checkpoint's model takes {} inputs and {} classes, the data has {shape} and {} classes",
                 self.model.inputs(),
                 self.model.classes(),
-                train.width,
-                train.height,
                 train.classes()
             )));
         }

@@ -20,7 +20,7 @@ pub use presets::Preset;
 pub use schedule::Schedule;
 
 use crate::data::augment::{Augment, Augmenter};
-use crate::data::{Dataset, random_mini_batches};
+use crate::data::{Samples, random_mini_batches};
 use crate::error::{Error, Result};
 use crate::nn::{
     Activation, Gradients, Init, Model, ModelState, TrainingMode, accuracy, compute_loss, correct, model_backward, model_forward,
@@ -259,17 +259,18 @@ pub struct TrainControl<'a> {
     /// Called with the run's state whenever a checkpoint is due (and when stopped).
     pub on_checkpoint: Option<&'a mut SaveCheckpoint<'a>>,
     /// A validation set (held out of the training set), evaluated with the test set.
-    pub validation: Option<&'a Dataset>,
+    pub validation: Option<&'a dyn Samples>,
 }
 
-/// Trains a network on `train` as `config` says and returns it with its history.
+/// Trains a network on `train` (images, [`crate::data::Dataset`], or rows of numbers,
+/// [`crate::data::Table`]) as `config` says and returns it with its history.
 /// `test`, when given, is evaluated every `config.eval_every` iterations (never trained on).
 /// `observe` is called after each iteration and each evaluation (for progress display).
 ///
 /// The same seed and thread count give bit-identical results.
 pub fn train_model(
-    train: &Dataset,
-    test: Option<&Dataset>,
+    train: &dyn Samples,
+    test: Option<&dyn Samples>,
     config: &TrainConfig,
     observe: &mut dyn FnMut(Event),
 ) -> Result<TrainResult> {
@@ -277,8 +278,8 @@ pub fn train_model(
 }
 
 /// A fresh run: initialized parameters, zeroed optimizer state, the first epoch ahead.
-fn fresh_run(train: &Dataset, config: &TrainConfig) -> Checkpoint {
-    let mut sizes = vec![train.pixels()];
+fn fresh_run(train: &dyn Samples, config: &TrainConfig) -> Checkpoint {
+    let mut sizes = vec![train.features()];
     sizes.extend(&config.hidden);
     sizes.push(train.classes());
     // Two random streams from one seed: one initializes, one shuffles.
@@ -286,7 +287,7 @@ fn fresh_run(train: &Dataset, config: &TrainConfig) -> Checkpoint {
     let mut shuffle_rng = ChaCha8Rng::seed_from_u64(config.seed);
     shuffle_rng.set_stream(1);
     let mut model = Model::new(&sizes, config.activation, config.init, &mut init_rng);
-    model.input_shape = (train.height, train.width);
+    model.input_shape = train.image_shape().unwrap_or((1, train.features()));
     let mut optimizer = OptimizerState::new(config.optimizer, config.learning_rate, &model);
     optimizer.weight_decay = config.weight_decay;
     Checkpoint {
@@ -327,8 +328,8 @@ pub fn diverged(loss: f32, classes: usize) -> Option<String> {
 /// [`train_model`] with resuming, a stop flag and checkpoints (see [`TrainControl`]).
 /// When resuming, `config` must be the checkpoint's, except for its length, which may differ.
 pub fn train_model_with(
-    train: &Dataset,
-    test: Option<&Dataset>,
+    train: &dyn Samples,
+    test: Option<&dyn Samples>,
     config: &TrainConfig,
     mut control: TrainControl,
     observe: &mut dyn FnMut(Event),
@@ -337,7 +338,10 @@ pub fn train_model_with(
     if train.is_empty() {
         return Err(Error::invalid("the training set is empty"));
     }
-    memory::check(config, train.pixels(), train.classes(), train.len(), memory::available())?;
+    if config.augment.is_some() && train.image_shape().is_none() {
+        return Err(Error::setting("augment", "needs images: a table has no pixels to distort"));
+    }
+    memory::check(config, train.features(), train.classes(), train.len(), memory::available())?;
     let mut run = match control.resume.take() {
         Some(mut c) => {
             c.check_compatible(train)?;
@@ -381,7 +385,8 @@ pub fn train_model_with(
             }
             train.gather(batch, &mut x, &mut y);
             if let Some(aug) = &config.augment {
-                augmenter.apply(&mut x, train.height, train.width, aug, config.seed, run.iteration);
+                let (height, width) = train.image_shape().expect("checked above: augmentation has images");
+                augmenter.apply(&mut x, height, width, aug, config.seed, run.iteration);
             }
             // The seed's step: forward, cost, backward, update.
             let logits = model_forward(&run.model, &x, &mut state);
@@ -403,7 +408,7 @@ pub fn train_model_with(
             observe(Event::Step { iteration, total_iterations: total, epoch, loss, accuracy: batch_accuracy });
             let due = config.eval_every > 0 && iteration % config.eval_every == 0;
             if due || iteration == total {
-                let measure = |d: Option<&Dataset>| match d {
+                let measure = |d: Option<&dyn Samples>| match d {
                     Some(d) => {
                         let e = evaluate(&run.model, d);
                         (Some(e.loss), Some(e.accuracy))
@@ -487,7 +492,7 @@ impl Evaluation {
     }
 }
 
-/// Evaluates `model` on all of `data`, in chunks of 1000 samples.
+/// Evaluates `model` on all of `data` (images or a table), in chunks of 1000 samples.
 ///
 /// ```
 /// use rand::SeedableRng;
@@ -500,7 +505,7 @@ impl Evaluation {
 /// assert_eq!(e.predictions.len(), 2);
 /// assert!((0.0..=1.0).contains(&e.accuracy));
 /// ```
-pub fn evaluate(model: &Model, data: &Dataset) -> Evaluation {
+pub fn evaluate(model: &Model, data: &dyn Samples) -> Evaluation {
     const CHUNK: usize = 1000;
     let mut x = Matrix::default();
     let mut y = Vec::new();
