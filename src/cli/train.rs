@@ -383,18 +383,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let data_path = super::resolve_data(data_flag.as_deref())?;
     let mut data = load_dataset(&data_path)?;
     let fingerprint = data.fingerprint();
-    if let Some(trained_on) = stored(meta::DATA_SHA256)
-        && trained_on != fingerprint
+    if let Some(trained_sha256) = stored(meta::DATA_SHA256)
+        && trained_sha256 != fingerprint
     {
-        return Err(Error::file(
-            &data_path,
-            format!(
-                "not the data this run was trained on (the checkpoint was trained on {}, SHA-256 {}…; this data's is {}…): resume with that data, or start a new run",
-                stored(meta::DATA).unwrap_or_else(|| "other data".into()),
-                &trained_on[..trained_on.len().min(12)],
-                &fingerprint[..12]
-            ),
-        )
+        return Err(Error::DataMismatch {
+            given: data_path,
+            trained_on: stored(meta::DATA).unwrap_or_else(|| "other data".into()),
+            trained_sha256,
+            given_sha256: fingerprint,
+        }
         .into());
     }
     if resumed.is_none() && config.batch_size > data.train.len() {
