@@ -56,14 +56,31 @@ impl Progress for Quiet {
     fn finish(&mut self, _: &str) {}
 }
 
-/// Downloads the MNIST files into `dir` (created if needed), trying the `mirrors` in order
-/// (URLs under which the four `.gz` files sit; see [`MIRRORS`]). Files already present and
-/// verified are kept. Returns one line per file saying what happened.
+/// Downloads the MNIST files into `dir` (created if needed, and removed again when the download
+/// fails and it is empty), trying the `mirrors` in order (URLs under which the four `.gz` files
+/// sit; see [`MIRRORS`]). Files already present and verified are kept. Returns one line per file
+/// saying what happened.
 pub fn download_mnist(dir: &Path, mirrors: &[String], progress: &mut dyn Progress) -> Result<Vec<String>> {
     if mirrors.is_empty() {
         return Err(Error::invalid("no mirror to download from"));
     }
+    // The folders this call creates, deepest first: removed again if nothing could be
+    // downloaded, so a failed download leaves no empty dataset folder behind.
+    let created: Vec<PathBuf> =
+        dir.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).map(Path::to_path_buf).collect();
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let result = download_into(dir, mirrors, progress);
+    if result.is_err() {
+        for folder in &created {
+            // Only empty folders go (`remove_dir` refuses others): a file that did arrive stays.
+            let _ = std::fs::remove_dir(folder);
+        }
+    }
+    result
+}
+
+/// The downloads of [`download_mnist`] into the existing folder `dir`.
+fn download_into(dir: &Path, mirrors: &[String], progress: &mut dyn Progress) -> Result<Vec<String>> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(15)))
         .timeout_global(Some(Duration::from_secs(600)))

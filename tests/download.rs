@@ -74,17 +74,32 @@ fn no_good_mirror_leaves_no_file_and_says_why() {
     let missing = serve(HashMap::new());
     let tmp = tempfile::tempdir().unwrap();
     let run =
-        ffnn(&["download", "--dir", "out", "--mirror", &bad, "--mirror", &missing, "--no-builtin-mirrors"], tmp.path(), &[]);
+        ffnn(&["download", "--dir", "data/out", "--mirror", &bad, "--mirror", &missing, "--no-builtin-mirrors"], tmp.path(), &[]);
     assert_eq!(run.code, 1);
     assert!(!run.stderr.contains("panicked"));
     let last = run.stderr.trim_end().lines().last().unwrap();
     assert_eq!(
         last,
         format!(
-            "error: out/train-images-idx3-ubyte.gz: could not be downloaded from any mirror \
+            "error: data/out/train-images-idx3-ubyte.gz: could not be downloaded from any mirror \
              ({bad}train-images-idx3-ubyte.gz: checksum mismatch: the file was deleted; \
              {missing}train-images-idx3-ubyte.gz: http status: 404)"
         )
     );
-    assert!(listing(&tmp.path().join("out")).is_empty(), "nothing under a final or temporary name");
+    assert!(!tmp.path().join("data").exists(), "no file under a final or temporary name, and no empty folder");
+    // A folder that was there before stays, empty or not.
+    std::fs::create_dir(tmp.path().join("mine")).unwrap();
+    let run = ffnn(&["download", "--dir", "mine", "--mirror", &missing, "--no-builtin-mirrors"], tmp.path(), &[]);
+    assert_eq!(run.code, 1);
+    assert!(tmp.path().join("mine").is_dir());
+}
+
+#[test]
+fn train_suggests_downloading_into_an_empty_default_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("data/mnist")).unwrap();
+    assert_error(
+        &ffnn(&["train"], tmp.path(), &[]),
+        "error: no data: ./data/mnist is empty; run `ffnn download` to fetch MNIST there, or point --data (or $FFNN_DATA) at a dataset",
+    );
 }

@@ -88,6 +88,12 @@ pub fn resolve_data(flag: Option<&Path>) -> Result<PathBuf, Error> {
         return Ok(p);
     }
     let p = PathBuf::from(DEFAULT_DATA);
+    let empty = std::fs::read_dir(&p).is_ok_and(|mut entries| entries.next().is_none());
+    if empty {
+        return Err(Error::invalid(format!(
+            "no data: ./{DEFAULT_DATA} is empty; run `ffnn download` to fetch MNIST there, or point --data (or $FFNN_DATA) at a dataset"
+        )));
+    }
     if !p.exists() {
         return Err(Error::invalid(format!(
             "no data: ./{DEFAULT_DATA} does not exist; run `ffnn download` to fetch MNIST there, or point --data (or $FFNN_DATA) at a dataset"
