@@ -101,13 +101,6 @@ fn every_bad_request_gets_a_4xx_with_a_json_error() {
     assert_eq!(status, 200);
 }
 
-/// Peak resident memory of this process so far, in MB.
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0
-}
-
 #[test]
 fn huge_images_are_refused_from_their_header_before_decoding() {
     let (base, _) = server();
@@ -122,6 +115,7 @@ fn huge_images_are_refused_from_their_header_before_decoding() {
         writer.write_image_data(&vec![0u8; 1000 * 8000]).unwrap();
     }
     assert!(png.len() < 100_000, "{} bytes", png.len());
+    let peak_rss_mb = || ffnn_cli::run_files::peak_rss_mb().expect("the kernel reports VmHWM");
     let before = peak_rss_mb();
     let url = format!("{base}/api/predict");
     std::thread::scope(|s| {
