@@ -9,11 +9,6 @@ use common::*;
 use ffnn::data::image::encode_png;
 use ffnn::data::load_dataset;
 
-/// The number of threads ffnn uses at most on this machine: one per core.
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).min(ffnn::parallel::MAX_THREADS)
-}
-
 fn summary(run: &Run) -> serde_json::Value {
     assert_eq!(run.code, 0, "{}", run.stderr);
     serde_json::from_str(run.stdout.trim()).unwrap()
@@ -81,7 +76,7 @@ fn more_threads_than_cores_are_cut_to_the_core_count_and_said() {
         tmp.path(),
         &[],
     );
-    let n = cores();
+    let n = ffnn::parallel::usable_cores();
     assert_eq!(
         run.stderr.trim_end(),
         format!("ffnn: --threads 1000: this machine has {n} cores; using {n} threads (one per core)")

@@ -193,12 +193,18 @@ impl Drop for Team {
 static TEAM: OnceLock<Mutex<Arc<Team>>> = OnceLock::new();
 
 fn slot() -> &'static Mutex<Arc<Team>> {
-    TEAM.get_or_init(|| Mutex::new(Arc::new(Team::new(available_cores().min(MAX_THREADS)))))
+    TEAM.get_or_init(|| Mutex::new(Arc::new(Team::new(usable_cores()))))
 }
 
 /// All cores of the machine.
 pub fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The most threads worth using here: one per core, at most [`MAX_THREADS`] (the default team,
+/// and the cap of the command's `--threads`).
+pub fn usable_cores() -> usize {
+    available_cores().min(MAX_THREADS)
 }
 
 /// Sets the number of threads (at least 1) for all work started afterwards: the team, and

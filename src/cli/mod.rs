@@ -112,7 +112,7 @@ pub fn set_threads(threads: Option<usize>) -> Result<usize, Error> {
     match threads {
         Some(0) => Err(Error::invalid("--threads must be at least 1")),
         Some(n) => {
-            let cores = ffnn::parallel::available_cores().min(ffnn::parallel::MAX_THREADS);
+            let cores = ffnn::parallel::usable_cores();
             if n > cores {
                 eprintln!("ffnn: --threads {n}: this machine has {cores} cores; using {cores} threads (one per core)");
             }
