@@ -128,14 +128,19 @@ fn training_loss(model: &Model, x: &Matrix, y: &[u8], mode: TrainingMode) -> f64
 }
 
 #[test]
-fn dropout_and_label_smoothing() {
+fn dropout_label_smoothing_and_l2() {
     for act in [Activation::Relu, Activation::Sigmoid] {
         let mut rng = ChaCha8Rng::seed_from_u64(21);
         let mut model = Model::new(&[6, 8, 7, 3], act, Init::Normal { std: 0.6 }, &mut rng);
         let x = Matrix::from_vec(5, 6, (0..30).map(|_| rng.random_range(0.0..1.0)).collect());
         let y = [0u8, 1, 2, 1, 0];
         // The same seed draws the same masks, so J(θ) is a fixed function of θ.
-        let mode = TrainingMode { dropout: 0.4, label_smoothing: 0.1, seed: 99 };
+        let mode = TrainingMode { dropout: 0.4, label_smoothing: 0.1, l2: 0.05, seed: 99 };
+        // The L2 penalty is in the cost: λ/2·Σ‖W‖² more than without it.
+        let squares: f64 = model.layers.iter().flat_map(|l| &l.weight.data).map(|&w| (w as f64).powi(2)).sum();
+        let without = training_loss(&model, &x, &y, TrainingMode { l2: 0.0, ..mode });
+        let penalty = training_loss(&model, &x, &y, mode) - without;
+        assert!((penalty - 0.025 * squares).abs() < 1e-4 * squares, "penalty {penalty} vs {}", 0.025 * squares);
         let mut state = ModelState { training: Some(mode), ..Default::default() };
         model_forward(&model, &x, &mut state);
         assert!(state.masks[0].data.contains(&0.0), "some units are dropped");

@@ -330,7 +330,7 @@ proptest! {
             prop_assert!(close(&g.bias, db, 2e-4), "db{} of {:?}, batch {}, {} threads", l + 1, sizes, batch, t);
         }
         // Dropout draws the same masks whatever the thread count.
-        let training = Some(TrainingMode { dropout: 0.3, label_smoothing: 0.0, seed });
+        let training = Some(TrainingMode { dropout: 0.3, label_smoothing: 0.0, l2: 0.0, seed });
         let (mut many, mut one) = (ModelState { training, ..ModelState::default() }, ModelState { training, ..ModelState::default() });
         with_threads(t, || model_forward(&model, &x, &mut many));
         with_threads(1, || model_forward(&model, &x, &mut one));

@@ -68,3 +68,92 @@ fn tables_of_any_numbers_are_learnt_and_cannot_be_augmented() {
     let err = train_model(&table, None, &augmented, &mut |_| {}).unwrap_err();
     assert_eq!(err.to_string(), "augment needs images: a table has no pixels to distort");
 }
+
+/// A table of `n` rows of 6×6 noise in three classes (class `i % 3`).
+fn noise_table(n: usize, seed: u64) -> Table {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let values = (0..n * 36).map(|_| rng.random_range(0.0..1.0)).collect();
+    Table::new(values, (0..n).map(|i| (i % 3) as u8).collect(), 36).unwrap()
+}
+
+#[test]
+fn training_epoch_by_epoch_gives_the_bits_of_one_call() {
+    // The Python package trains one epoch a call (to look at the loss in between); the run
+    // must be the one a single call gives, for a schedule spanning the whole length too.
+    use ffnn::train::{Schedule, TrainControl, continue_training, initialize_run};
+    let table = noise_table(203, 7);
+    let config = TrainConfig { schedule: Schedule::OneCycle { warmup_fraction: 0.2 }, ..config() };
+    let whole = train_model(&table, None, &config, &mut |_| {}).unwrap();
+    let mut run = initialize_run(&table, &config).unwrap();
+    let mut calls = 0;
+    let mut samples_seen = 0;
+    while run.iteration < 5 * 203usize.div_ceil(16) {
+        let control = TrainControl { epochs: Some(1), ..Default::default() };
+        let stopped = continue_training(&mut run, &table, None, control, &mut |e| {
+            if let ffnn::train::Event::Step { samples, .. } = e {
+                samples_seen += samples;
+            }
+        })
+        .unwrap();
+        assert!(!stopped);
+        calls += 1;
+        assert_eq!(samples_seen, 203 * calls, "each call is one whole epoch");
+    }
+    assert_eq!(calls, 5);
+    assert_eq!(run.model.layers, whole.model.layers);
+}
+
+/// A table that records the order in which training reads its rows.
+struct Recording(Table, std::sync::Mutex<Vec<usize>>);
+
+impl Samples for Recording {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn features(&self) -> usize {
+        self.0.features()
+    }
+    fn labels(&self) -> &[u8] {
+        self.0.labels()
+    }
+    fn image_shape(&self) -> Option<(usize, usize)> {
+        None
+    }
+    fn gather(&self, indices: &[usize], x: &mut ffnn::tensor::Matrix, y: &mut Vec<u8>) {
+        self.1.lock().unwrap().extend(indices);
+        self.0.gather(indices, x, y)
+    }
+}
+
+#[test]
+fn shuffle_off_takes_the_batches_in_order_and_l2_shrinks_the_weights() {
+    let plain = TrainConfig { dropout: 0.0, length: Length::Epochs(3), ..config() };
+    let read_order = |config: &TrainConfig| {
+        let recording = Recording(noise_table(50, 8), Default::default());
+        train_model(&recording, None, config, &mut |_| {}).unwrap();
+        recording.1.into_inner().unwrap()
+    };
+    let in_order: Vec<usize> = (0..3).flat_map(|_| 0..50).collect();
+    assert_eq!(read_order(&TrainConfig { shuffle: false, ..plain.clone() }), in_order);
+    let shuffled = read_order(&plain);
+    assert_ne!(shuffled, in_order);
+    assert_eq!(shuffled[..50].iter().copied().collect::<std::collections::BTreeSet<_>>().len(), 50, "a permutation");
+    // An L2 penalty gives smaller weights than none, after the same steps.
+    let table = noise_table(64, 8);
+    let norm = |m: &ffnn::nn::Model| m.layers.iter().flat_map(|l| &l.weight.data).map(|w| w * w).sum::<f32>();
+    let free = train_model(&table, None, &plain, &mut |_| {}).unwrap();
+    let penalized = train_model(&table, None, &TrainConfig { l2: 0.5, ..plain.clone() }, &mut |_| {}).unwrap();
+    assert!(norm(&penalized.model) < 0.9 * norm(&free.model), "{} vs {}", norm(&penalized.model), norm(&free.model));
+}
+
+#[test]
+fn a_table_may_have_more_classes_than_its_labels_show() {
+    let table = noise_table(30, 9);
+    assert_eq!(table.classes(), 3);
+    let table = table.with_classes(5).unwrap();
+    let run = train_model(&table, None, &config(), &mut |_| {}).unwrap();
+    assert_eq!(run.model.classes(), 5);
+    assert!(noise_table(30, 9).with_classes(2).is_none(), "label 2 needs 3 classes");
+    assert!(noise_table(30, 9).with_image_shape(4, 9).is_some_and(|t| t.image_shape() == Some((4, 9))));
+    assert!(noise_table(30, 9).with_image_shape(5, 7).is_none());
+}

@@ -456,7 +456,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     let mut last_test = String::new();
     let mut observe = |event: Event| match event {
-        Event::Step { iteration, total_iterations, epoch, loss, accuracy } => {
+        Event::Step { iteration, total_iterations, epoch, loss, accuracy, .. } => {
             if bar.length() != Some(total_iterations as u64) {
                 bar.set_length(total_iterations as u64);
             }
@@ -504,6 +504,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         },
         on_checkpoint: Some(&mut save_checkpoint),
         validation: validation.as_ref().map(|v| v as &dyn ffnn::data::Samples),
+        epochs: None,
     };
     let result = train_model_with(&data.train, Some(&data.test), &config, control, &mut observe);
     bar.finish_and_clear();

@@ -57,7 +57,8 @@ impl Samples for Dataset {
     }
 }
 
-/// Labelled rows of `f32` features, used as they are (no scaling): tabular data.
+/// Labelled rows of `f32` features, used as they are (no scaling): tabular data, or images
+/// whose pixels are already numbers (then [`Table::with_image_shape`] says how they are laid out).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table {
     /// `len() × width` features, row after row.
@@ -66,13 +67,29 @@ pub struct Table {
     pub labels: Vec<u8>,
     /// Features per row.
     pub width: usize,
+    /// The number of classes, at least one more than the largest label (a batch of data need
+    /// not show every class, as in scikit-learn's `partial_fit(…, classes=…)`).
+    pub classes: usize,
+    /// `(height, width)` of the images the rows are, if they are.
+    pub image_shape: Option<(usize, usize)>,
 }
 
 impl Table {
-    /// A table of `labels.len()` rows of `width` features; `None` when `values` does not hold
-    /// exactly that many.
+    /// A table of `labels.len()` rows of `width` features, with as many classes as the largest
+    /// label says; `None` when `values` does not hold exactly that many.
     pub fn new(values: Vec<f32>, labels: Vec<u8>, width: usize) -> Option<Table> {
-        (values.len() == labels.len() * width).then_some(Table { values, labels, width })
+        let classes = labels.iter().copied().max().map_or(0, |m| m as usize + 1);
+        (values.len() == labels.len() * width).then_some(Table { values, labels, width, classes, image_shape: None })
+    }
+
+    /// The same table with `classes` classes; `None` when a label is not below it.
+    pub fn with_classes(self, classes: usize) -> Option<Table> {
+        (self.classes <= classes).then_some(Table { classes, ..self })
+    }
+
+    /// The same table read as `height × width` images; `None` when that is not the row width.
+    pub fn with_image_shape(self, height: usize, width: usize) -> Option<Table> {
+        (height * width == self.width).then_some(Table { image_shape: Some((height, width)), ..self })
     }
 
     /// Row `i`.
@@ -94,8 +111,12 @@ impl Samples for Table {
         &self.labels
     }
 
+    fn classes(&self) -> usize {
+        self.classes
+    }
+
     fn image_shape(&self) -> Option<(usize, usize)> {
-        None
+        self.image_shape
     }
 
     fn gather(&self, indices: &[usize], x: &mut Matrix, y: &mut Vec<u8>) {

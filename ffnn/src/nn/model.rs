@@ -94,6 +94,8 @@ pub struct TrainingMode {
     pub dropout: f32,
     /// Label smoothing `ε` of the loss.
     pub label_smoothing: f32,
+    /// L2 penalty `λ`: the cost gains `λ/2·Σ_l ‖W_l‖²`, every `dW_l` gains `λ·W_l`.
+    pub l2: f32,
     /// Draws this step's dropout masks (one seed per step, so runs are reproducible).
     pub seed: u64,
 }
@@ -214,6 +216,7 @@ pub fn dropout_forward(a: &Matrix, rate: f32, seed: u64, layer: usize, mask: &mu
 /// loop reports the plain [`compute_loss`](super::compute_loss) instead, comparable with the
 /// test set's). The first step is `dZ_L = (softmax(Z_L) − Ỹ)/n`.
 /// With dropout, the gradient flows only through the kept units: `dA_l ← dA_l ⊙ M_l`.
+/// With an L2 penalty `λ` (while training), `J` gains `λ/2·Σ_l ‖W_l‖²` and `dW_l` gains `λ·W_l`.
 ///
 /// ```
 /// use rand::SeedableRng;
@@ -260,7 +263,24 @@ pub fn model_backward(model: &Model, x: &Matrix, state: &ModelState, y: &[u8], g
             activation_backward(d, &state.outputs[l - 1], model.activation);
         }
     }
+    let l2 = state.training.map_or(0.0, |t| t.l2);
+    if l2 > 0.0 {
+        return loss + l2_penalty(model, l2, grads);
+    }
     loss
+}
+
+/// The L2 penalty's part of the backward pass: `dW_l += λ·W_l` for every layer; returns its
+/// cost `λ/2·Σ_l ‖W_l‖²`.
+fn l2_penalty(model: &Model, l2: f32, grads: &mut Gradients) -> f32 {
+    let mut squares = 0.0f64;
+    for (layer, grad) in model.layers.iter().zip(&mut grads.layers) {
+        for (g, &w) in grad.weight.data.iter_mut().zip(&layer.weight.data) {
+            *g += l2 * w;
+            squares += (w as f64) * (w as f64);
+        }
+    }
+    (0.5 * l2 as f64 * squares) as f32
 }
 
 /// Class probabilities `P = softmax(model_forward(X))` and, when labels are given, the

@@ -20,7 +20,7 @@ pub use presets::Preset;
 pub use schedule::Schedule;
 
 use crate::data::augment::{Augment, Augmenter};
-use crate::data::{Samples, random_mini_batches};
+use crate::data::{MiniBatches, Samples, random_mini_batches};
 use crate::error::{Error, Result};
 use crate::nn::{
     Activation, Gradients, Init, Model, ModelState, TrainingMode, accuracy, compute_loss, correct, model_backward, model_forward,
@@ -80,6 +80,20 @@ pub struct TrainConfig {
     /// Random distortions of every training batch (none when `None`).
     #[serde(default)]
     pub augment: Option<Augment>,
+    /// L2 penalty `λ` added to the cost, `J + λ/2·Σ_l ‖W_l‖²`, so every weight gradient gets
+    /// `+ λ·W` (biases are not penalized). Unlike `weight_decay` it goes through the optimizer
+    /// (Adam rescales it); scikit-learn's `alpha` is `λ = alpha / batch_size`. 0: none.
+    #[serde(default)]
+    pub l2: f32,
+    /// Shuffle the samples every epoch (`random_mini_batches`); `false` cuts the batches in
+    /// the data's own order, the same every epoch.
+    #[serde(default = "shuffle_by_default")]
+    pub shuffle: bool,
+}
+
+/// `TrainConfig::shuffle` of configurations written before it existed: they all shuffled.
+fn shuffle_by_default() -> bool {
+    true
 }
 
 impl Default for TrainConfig {
@@ -100,6 +114,8 @@ impl Default for TrainConfig {
             label_smoothing: 0.0,
             dropout: 0.0,
             augment: None,
+            l2: 0.0,
+            shuffle: true,
         }
     }
 }
@@ -128,6 +144,9 @@ impl TrainConfig {
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return bad("weight_decay", "must be a number ≥ 0");
+        }
+        if !(self.l2.is_finite() && self.l2 >= 0.0) {
+            return bad("l2", "must be a number ≥ 0");
         }
         match self.optimizer {
             Optimizer::Momentum { momentum } if !fraction(momentum) => return bad("optimizer.momentum", "must be in [0, 1)"),
@@ -206,6 +225,8 @@ pub enum Event<'a> {
         total_iterations: usize,
         /// The epoch it belongs to (from 1).
         epoch: usize,
+        /// Samples in the mini-batch (the last one of an epoch may be smaller).
+        samples: usize,
         /// The mini-batch's cost (plain cross-entropy).
         loss: f32,
         /// The mini-batch's accuracy.
@@ -260,6 +281,10 @@ pub struct TrainControl<'a> {
     pub on_checkpoint: Option<&'a mut SaveCheckpoint<'a>>,
     /// A validation set (held out of the training set), evaluated with the test set.
     pub validation: Option<&'a dyn Samples>,
+    /// Return after this many more whole epochs, though the run is longer (the schedule still
+    /// spans `config.length`): for callers that look at each epoch before going on (the Python
+    /// package's early stopping). `None`: run to the end.
+    pub epochs: Option<usize>,
 }
 
 /// Trains a network on `train` (images, [`crate::data::Dataset`], or rows of numbers,
@@ -277,8 +302,14 @@ pub fn train_model(
     train_model_with(train, test, config, TrainControl::default(), observe)
 }
 
-/// A fresh run: initialized parameters, zeroed optimizer state, the first epoch ahead.
-fn fresh_run(train: &dyn Samples, config: &TrainConfig) -> Checkpoint {
+/// A fresh run of `config` on data shaped like `train`: initialized parameters, zeroed
+/// optimizer state, the first epoch ahead. [`continue_training`] trains it.
+pub fn initialize_run(train: &dyn Samples, config: &TrainConfig) -> Result<Checkpoint> {
+    config.validate()?;
+    if train.is_empty() {
+        return Err(Error::invalid("the training set is empty"));
+    }
+    memory::check(config, train.features(), train.classes(), train.len(), memory::available())?;
     let mut sizes = vec![train.features()];
     sizes.extend(&config.hidden);
     sizes.push(train.classes());
@@ -290,7 +321,7 @@ fn fresh_run(train: &dyn Samples, config: &TrainConfig) -> Checkpoint {
     model.input_shape = train.image_shape().unwrap_or((1, train.features()));
     let mut optimizer = OptimizerState::new(config.optimizer, config.learning_rate, &model);
     optimizer.weight_decay = config.weight_decay;
-    Checkpoint {
+    Ok(Checkpoint {
         config: config.clone(),
         model,
         optimizer,
@@ -301,7 +332,7 @@ fn fresh_run(train: &dyn Samples, config: &TrainConfig) -> Checkpoint {
         samples: 0,
         train_seconds: 0.0,
         history: History::default(),
-    }
+    })
 }
 
 /// The seed of step `iteration`'s random draws (dropout masks): one per step, from the run's seed.
@@ -334,6 +365,38 @@ pub fn train_model_with(
     mut control: TrainControl,
     observe: &mut dyn FnMut(Event),
 ) -> Result<TrainResult> {
+    let mut run = match control.resume.take() {
+        Some(mut c) => {
+            c.config.length = config.length;
+            c
+        }
+        None => initialize_run(train, config)?,
+    };
+    let interrupted = continue_training(&mut run, train, test, control, observe)?;
+    let per_epoch = train.len().div_ceil(run.config.batch_size);
+    let epochs = (run.iteration as f64 / per_epoch as f64).min(run.epoch as f64);
+    Ok(TrainResult {
+        model: run.model,
+        history: run.history,
+        train_seconds: run.train_seconds,
+        iterations: run.iteration,
+        epochs,
+        samples: run.samples,
+        interrupted,
+    })
+}
+
+/// Trains the run `run` (from [`initialize_run`] or a checkpoint) on `train` until its
+/// `config.length` is reached, or `control` stops it: its stop flag was set (then the result
+/// is `true`, and `run` holds every finished step) or its `epochs` are done.
+pub fn continue_training(
+    run: &mut Checkpoint,
+    train: &dyn Samples,
+    test: Option<&dyn Samples>,
+    mut control: TrainControl,
+    observe: &mut dyn FnMut(Event),
+) -> Result<bool> {
+    let config = run.config.clone();
     config.validate()?;
     if train.is_empty() {
         return Err(Error::invalid("the training set is empty"));
@@ -341,16 +404,8 @@ pub fn train_model_with(
     if config.augment.is_some() && train.image_shape().is_none() {
         return Err(Error::setting("augment", "needs images: a table has no pixels to distort"));
     }
-    memory::check(config, train.features(), train.classes(), train.len(), memory::available())?;
-    let mut run = match control.resume.take() {
-        Some(mut c) => {
-            c.check_compatible(train)?;
-            c.config.length = config.length;
-            c
-        }
-        None => fresh_run(train, config),
-    };
-    let config = run.config.clone();
+    memory::check(&config, train.features(), train.classes(), train.len(), memory::available())?;
+    run.check_compatible(train)?;
     let per_epoch = train.len().div_ceil(config.batch_size);
     let total = match config.length {
         Length::Epochs(e) => e * per_epoch,
@@ -365,21 +420,27 @@ pub fn train_model_with(
     let mut augmenter = Augmenter::default();
     let mut since_checkpoint = 0.0;
     let mut epochs_since_checkpoint = 0;
+    let mut epochs_done = 0;
     let mut interrupted = false;
 
     'epochs: while run.iteration < total {
         // This epoch's order, from the RNG as it was when the epoch began: a run resumed in the
         // middle of an epoch sees the same batches as one that never stopped.
         let mut rng = run.epoch_rng.clone();
-        let batches = random_mini_batches(train.len(), config.batch_size, &mut rng);
+        let batches = if config.shuffle {
+            random_mini_batches(train.len(), config.batch_size, &mut rng)
+        } else {
+            MiniBatches::new(train.len(), config.batch_size)
+        };
         for batch in batches.iter().skip(run.batches_done) {
             let started = Instant::now();
             let learning_rate = config.schedule.learning_rate(config.learning_rate, run.iteration, total, per_epoch);
             run.optimizer.learning_rate = learning_rate;
-            if config.dropout > 0.0 || config.label_smoothing > 0.0 {
+            if config.dropout > 0.0 || config.label_smoothing > 0.0 || config.l2 > 0.0 {
                 state.training = Some(TrainingMode {
                     dropout: config.dropout,
                     label_smoothing: config.label_smoothing,
+                    l2: config.l2,
                     seed: step_seed(config.seed, run.iteration),
                 });
             }
@@ -405,7 +466,14 @@ pub fn train_model_with(
             run.batches_done += 1;
             run.samples += batch.len();
             let (iteration, epoch) = (run.iteration, run.epoch);
-            observe(Event::Step { iteration, total_iterations: total, epoch, loss, accuracy: batch_accuracy });
+            observe(Event::Step {
+                iteration,
+                total_iterations: total,
+                epoch,
+                samples: batch.len(),
+                loss,
+                accuracy: batch_accuracy,
+            });
             let due = config.eval_every > 0 && iteration % config.eval_every == 0;
             if due || iteration == total {
                 let measure = |d: Option<&dyn Samples>| match d {
@@ -437,7 +505,7 @@ pub fn train_model_with(
             if control.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 interrupted = true;
                 if let Some(save) = control.on_checkpoint.as_mut() {
-                    save(&run)?;
+                    save(run)?;
                 }
                 break 'epochs;
             }
@@ -447,25 +515,20 @@ pub fn train_model_with(
         run.batches_done = 0;
         run.epoch_rng = rng;
         epochs_since_checkpoint += 1;
+        epochs_done += 1;
         let policy = control.checkpoints;
         let due = policy.every_epochs.is_some_and(|n| n > 0 && epochs_since_checkpoint >= n)
             || policy.every_seconds.is_some_and(|s| since_checkpoint >= s);
         if due && let Some(save) = control.on_checkpoint.as_mut() {
-            save(&run)?;
+            save(run)?;
             since_checkpoint = 0.0;
             epochs_since_checkpoint = 0;
         }
+        if control.epochs == Some(epochs_done) {
+            break;
+        }
     }
-    let epochs = (run.iteration as f64 / per_epoch as f64).min(run.epoch as f64);
-    Ok(TrainResult {
-        model: run.model,
-        history: run.history,
-        train_seconds: run.train_seconds,
-        iterations: run.iteration,
-        epochs,
-        samples: run.samples,
-        interrupted,
-    })
+    Ok(interrupted)
 }
 
 /// Loss, accuracy and predicted class of every sample of a dataset.
