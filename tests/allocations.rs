@@ -72,7 +72,7 @@ fn the_training_step_allocates_nothing_outside_the_gemm_kernel() {
             let batch: Vec<usize> = (0..128).collect();
             let mut seen = 0.0;
             let mut step = |iteration: usize| {
-                state.training = Some(TrainingMode { dropout: 0.2, label_smoothing: 0.1, seed: iteration as u64 });
+                state.training = Some(TrainingMode { dropout: 0.2, label_smoothing: 0.1, l2: 0.0, seed: iteration as u64 });
                 data.gather(&batch, &mut x, &mut y);
                 augmenter.apply(&mut x, 28, 28, &affine, 1, iteration);
                 let logits = model_forward(&model, &x, &mut state);

@@ -176,7 +176,7 @@ fn divergence_stops_with_one_line_and_keeps_the_last_checkpoint() {
         .unwrap_or_else(|| panic!("{last}"));
     assert!(
         last.ends_with(
-            "over 100 times the 1.39 of a uniform guess): try a smaller learning rate (--lr); checkpoints and history written before are kept"
+            "over 100 times a uniform guess's 1.39): try a smaller learning rate (--lr); checkpoints and history written before are kept"
         ),
         "{last}"
     );

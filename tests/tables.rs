@@ -157,3 +157,14 @@ fn a_table_may_have_more_classes_than_its_labels_show() {
     assert!(noise_table(30, 9).with_image_shape(4, 9).is_some_and(|t| t.image_shape() == Some((4, 9))));
     assert!(noise_table(30, 9).with_image_shape(5, 7).is_none());
 }
+
+#[test]
+fn a_view_of_borrowed_rows_trains_the_same_network_as_the_table() {
+    let table = noise_table(120, 10).with_image_shape(6, 6).unwrap();
+    let view =
+        ffnn::data::TableView { values: &table.values, labels: &table.labels, width: 36, classes: 3, image_shape: Some((6, 6)) };
+    let a = train_model(&table, None, &config(), &mut |_| {}).unwrap();
+    let b = train_model(&view, None, &config(), &mut |_| {}).unwrap();
+    assert_eq!(a.model, b.model);
+    assert_eq!(b.model.input_shape, (6, 6));
+}

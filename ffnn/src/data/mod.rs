@@ -14,7 +14,7 @@ pub mod png_tree;
 pub mod samples;
 
 pub use batches::{MiniBatches, random_mini_batches};
-pub use samples::{Samples, Table};
+pub use samples::{Samples, Table, TableView};
 
 use crate::error::{Error, Result};
 use crate::tensor::Matrix;

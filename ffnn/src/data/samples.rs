@@ -96,6 +96,17 @@ impl Table {
     pub fn row(&self, i: usize) -> &[f32] {
         &self.values[i * self.width..(i + 1) * self.width]
     }
+
+    /// The table as a [`TableView`] of its storage.
+    pub fn view(&self) -> TableView<'_> {
+        TableView {
+            values: &self.values,
+            labels: &self.labels,
+            width: self.width,
+            classes: self.classes,
+            image_shape: self.image_shape,
+        }
+    }
 }
 
 impl Samples for Table {
@@ -120,10 +131,64 @@ impl Samples for Table {
     }
 
     fn gather(&self, indices: &[usize], x: &mut Matrix, y: &mut Vec<u8>) {
+        self.view().gather(indices, x, y)
+    }
+}
+
+/// A [`Table`] over storage it does not own, such as a numpy array lent by the Python package
+/// for the length of a call (training reads the rows in place: no copy of the data).
+#[derive(Clone, Copy, Debug)]
+pub struct TableView<'a> {
+    /// `len() × width` features, row after row.
+    pub values: &'a [f32],
+    /// Class of each row, `0..classes`.
+    pub labels: &'a [u8],
+    /// Features per row.
+    pub width: usize,
+    /// The number of classes (see [`Table::classes`]).
+    pub classes: usize,
+    /// `(height, width)` of the images the rows are, if they are.
+    pub image_shape: Option<(usize, usize)>,
+}
+
+impl TableView<'_> {
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.values[i * self.width..(i + 1) * self.width]
+    }
+}
+
+impl Samples for TableView<'_> {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn features(&self) -> usize {
+        self.width
+    }
+
+    fn labels(&self) -> &[u8] {
+        self.labels
+    }
+
+    fn classes(&self) -> usize {
+        self.classes
+    }
+
+    fn image_shape(&self) -> Option<(usize, usize)> {
+        self.image_shape
+    }
+
+    fn gather(&self, indices: &[usize], x: &mut Matrix, y: &mut Vec<u8>) {
         let width = self.width;
         x.reshape(indices.len(), width);
         crate::parallel::for_each_chunk_mut(&mut x.data, width.max(1), 16, &|first, rows| {
-            for (out, &i) in rows.chunks_exact_mut(width.max(1)).zip(&indices[first..]) {
+            let mine = &indices[first..first + rows.len() / width.max(1)];
+            // As in `Dataset::gather`: touch one value per 64-byte cache line of every row first,
+            // so the CPU fetches the scattered rows at once rather than one after another.
+            let touched = mine.iter().fold(0.0f32, |a, &i| a + self.row(i).iter().step_by(16).sum::<f32>());
+            std::hint::black_box(touched);
+            for (out, &i) in rows.chunks_exact_mut(width.max(1)).zip(mine) {
                 out.copy_from_slice(self.row(i));
             }
         });

@@ -79,6 +79,10 @@ pub struct SparseInput {
     pub x: Csr,
     /// Its transpose `Xᵀ`, for `dW₁ = Xᵀ·dZ₁`.
     pub x_t: Csr,
+    /// `Some(sparse)` takes that path whatever the batch's density (for results that must not
+    /// depend on the other rows of a batch, see [`super::predict_in_blocks`]); `None` decides
+    /// by density.
+    pub force: Option<bool>,
 }
 
 impl SparseInput {
@@ -89,8 +93,11 @@ impl SparseInput {
         if outputs < sparse::MIN_OUTPUTS || x.data.len() >= u32::MAX as usize {
             return false;
         }
+        if self.force == Some(false) {
+            return false;
+        }
         self.x.fill_from_dense(x);
-        self.in_use = self.x.density() <= sparse::MAX_DENSITY;
+        self.in_use = self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY);
         if self.in_use {
             self.x_t.fill_transpose_of(&self.x);
         }

@@ -21,5 +21,6 @@ pub use init::{Init, Layer, initialize_parameters};
 pub use linear::{SparseInput, input_linear_backward, input_linear_forward, linear_backward, linear_forward};
 pub use loss::{compute_loss, softmax, softmax_cross_entropy_backward};
 pub use model::{
-    Gradients, Model, ModelState, TrainingMode, accuracy, correct, dropout_forward, model_backward, model_forward, predict,
+    Gradients, Model, ModelState, PREDICT_BLOCK, TrainingMode, accuracy, correct, dropout_forward, model_backward, model_forward,
+    predict, predict_in_blocks,
 };

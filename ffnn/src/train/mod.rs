@@ -341,16 +341,18 @@ fn step_seed(seed: u64, iteration: usize) -> u64 {
 }
 
 /// Whether a mini-batch loss means training has diverged, and why: it is NaN or infinite, or
-/// over 100 times `ln M`, the loss of guessing uniformly among `M` classes. (A network that
-/// starts sanely never gets there; one whose learning rate is far too large does within a few
-/// steps, usually long before anything overflows, because its ReLUs die and its logits grow
-/// without bound.)
-pub fn diverged(loss: f32, classes: usize) -> Option<String> {
+/// over 100 times the larger of `ln M` (the loss of guessing uniformly among `M` classes) and
+/// `start`, the loss the run started this call from (features far outside [0, 1], as a table
+/// of raw numbers may have, can start a network far above `ln M`). A network that starts sanely
+/// never gets there; one whose learning rate is far too large does within a few steps, usually
+/// long before anything overflows, because its ReLUs die and its logits grow without bound.
+pub fn diverged(loss: f32, classes: usize, start: f32) -> Option<String> {
     let uniform = (classes.max(2) as f32).ln();
     if !loss.is_finite() {
         Some(format!("the loss is {loss}"))
-    } else if loss > 100.0 * uniform {
-        Some(format!("the mini-batch loss is {loss:.3e}, over 100 times the {uniform:.2} of a uniform guess"))
+    } else if loss > 100.0 * uniform.max(start) {
+        let (what, reference) = if start > uniform { ("the first mini-batch's", start) } else { ("a uniform guess's", uniform) };
+        Some(format!("the mini-batch loss is {loss:.3e}, over 100 times {what} {reference:.2}"))
     } else {
         None
     }
@@ -422,6 +424,7 @@ pub fn continue_training(
     let mut epochs_since_checkpoint = 0;
     let mut epochs_done = 0;
     let mut interrupted = false;
+    let mut first_loss = None;
 
     'epochs: while run.iteration < total {
         // This epoch's order, from the RNG as it was when the epoch began: a run resumed in the
@@ -453,7 +456,8 @@ pub fn continue_training(
             let logits = model_forward(&run.model, &x, &mut state);
             let loss = compute_loss(logits, &y);
             let batch_accuracy = accuracy(logits, &y);
-            if let Some(why) = diverged(loss, run.model.classes()) {
+            let start = *first_loss.get_or_insert(loss);
+            if let Some(why) = diverged(loss, run.model.classes(), start) {
                 return Err(Error::Diverged { iteration: run.iteration + 1, why });
             }
             model_backward(&run.model, &x, &state, &y, &mut grads);

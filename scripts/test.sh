@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every test of the repository: the Rust crates (`cargo test --release`), then the Python package
+# as a user gets it — `pip install .` into a virtual environment of its own
+# (target/python-venv, or $FFNN_VENV), with pytest, pandas and scikit-learn — under pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --release
+
+venv="${FFNN_VENV:-target/python-venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check . pytest pandas
+"$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
