@@ -295,8 +295,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     # ----- data -------------------------------------------------------------------------
 
+    # NaN and infinity are refused by ffnn._ffnn as it reads X (in the pass that also tells
+    # pixel rows apart), with the row and column at fault: scikit-learn's own check would be a
+    # second pass over the data.
     def _validate(self, X, y, reset):
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float32, order="C", accept_sparse=False)
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float32, order="C", accept_sparse=False, ensure_all_finite=False)
         check_classification_targets(y)
         return X, y
 
@@ -404,7 +407,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities, n_samples × n_classes (float64, in the order of ``classes_``)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float32, order="C", accept_sparse=False)
+        X = validate_data(self, X, reset=False, dtype=np.float32, order="C", accept_sparse=False, ensure_all_finite=False)
         return self._run.predict_proba(X, self._threads()).astype(np.float64)
 
     def predict_log_proba(self, X):
@@ -415,7 +418,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """The most probable class of each row of ``X``."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float32, order="C", accept_sparse=False)
+        X = validate_data(self, X, reset=False, dtype=np.float32, order="C", accept_sparse=False, ensure_all_finite=False)
         return self.classes_[np.argmax(self._run.predict_proba(X, self._threads()), axis=1)]
 
     # ----- the fitted network -----------------------------------------------------------
