@@ -424,7 +424,7 @@ pub struct LoadReport {
 /// threads, each with its own keep-alive connection, to an `ffnn serve` on loopback started
 /// here for `model`; measures throughput and latency.
 pub fn serve_load(model: Model, requests: usize, concurrency: usize) -> Result<LoadReport> {
-    let addr = crate::serve::spawn(model.clone(), None, "127.0.0.1:0")
+    let addr = crate::serve::spawn(model.clone(), ffnn::data::Classes::numbered(model.classes(), "MNIST"), None, "127.0.0.1:0")
         .map_err(|e| Error::invalid(format!("cannot start the server ({e})")))?;
     let url = format!("http://{addr}/api/predict");
     let pixels: Vec<f32> = (0..model.inputs()).map(|i| ((i * 37) % 255) as f32 / 255.0).collect();

@@ -88,6 +88,12 @@ pub fn write_report_from(
     let history = std::fs::read_to_string(run_dir.join("history.csv")).unwrap_or_default();
 
     let classes = model.classes();
+    // The run's class names (recorded in its summary), else the data's.
+    let names = if summary.classes.len() == classes {
+        ffnn::data::Classes { names: summary.classes.clone(), dataset: summary.dataset.clone() }
+    } else {
+        split.class_names.clone()
+    };
     let evaluation = ffnn::train::evaluate(model, test);
     let predicted: Vec<usize> = evaluation.predictions.iter().map(|&p| p as usize).collect();
     let confusion = evaluation.confusion_matrix(&test.labels, classes);
@@ -157,7 +163,8 @@ pub fn write_report_from(
         &mut html,
         "data",
         format!(
-            "{} ({} train / {} test images of {}×{})",
+            "{}: {} ({} train / {} test images of {}×{})",
+            names.dataset,
             data_path.display(),
             split.train.len(),
             test.len(),
@@ -165,6 +172,9 @@ pub fn write_report_from(
             test.height
         ),
     );
+    if !names.are_numbered() {
+        row(&mut html, "classes", names.names.join(", "));
+    }
     row(&mut html, "preset", if summary.preset.is_empty() { "-".to_string() } else { summary.preset.clone() });
     row(&mut html, "ffnn version", env!("CARGO_PKG_VERSION").to_string());
     html += "</table>";
@@ -191,20 +201,33 @@ pub fn write_report_from(
     let _ = write!(
         html,
         "<h2>First-layer weights</h2><p>Each tile is one unit of the first layer: its weight on every pixel. Blue pixels raise the unit's \
-         input when lit, red ones lower it, white ones do not matter; each tile is scaled to its own largest weight. For a one-layer \
-         model the tiles are the templates of the ten digits.</p><img class=weights alt=\"first-layer weights\" src=\"{}\">",
+         input when lit, red ones lower it, white ones do not matter; each tile is scaled to its own largest weight. {}</p><img class=weights alt=\"first-layer weights\" src=\"{}\">",
+        if model.layers.len() == 1 {
+            format!(
+                "This is a one-layer model: each tile is the template of one {}, in order ({}).",
+                names.noun(),
+                escape(&names.names.join(", "))
+            )
+        } else {
+            String::new()
+        },
         data_uri("image/png", &encode_png(w, h, 3, &rgb))
     );
 
     // Confusion matrix.
-    html += "<h2>Confusion matrix</h2><p>Rows: true class; columns: predicted class; shade: share of the row.</p><div class=scroll><table class=confusion><tr><th></th>";
+    let noun = names.noun();
+    let _ = write!(
+        html,
+        "<h2>Confusion matrix</h2><p>Rows: true {noun}; columns: predicted {noun}; shade: share of the row.</p><div class=scroll><table class=confusion><tr><th></th>"
+    );
+    let label = |c: usize| escape(&names.name(c));
     for c in 0..classes {
-        let _ = write!(html, "<th>{c}</th>");
+        let _ = write!(html, "<th>{}</th>", label(c));
     }
     html += "</tr>";
     for (t, row) in confusion.iter().enumerate() {
         let total: usize = row.iter().sum::<usize>().max(1);
-        let _ = write!(html, "<tr><th>{t}</th>");
+        let _ = write!(html, "<tr><th>{}</th>", label(t));
         for (p, &n) in row.iter().enumerate() {
             let share = n as f64 / total as f64;
             let color = if p == t {
@@ -219,7 +242,10 @@ pub fn write_report_from(
     html += "</table></div>";
 
     // Per-class metrics.
-    html += "<h2>Per class</h2><table class=metrics><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>";
+    let _ = write!(
+        html,
+        "<h2>Per {noun}</h2><table class=metrics><tr><th>{noun}</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
+    );
     for (c, row) in confusion.iter().enumerate() {
         let tp = row[c] as f64;
         let predicted_c: usize = confusion.iter().map(|r| r[c]).sum();
@@ -227,15 +253,16 @@ pub fn write_report_from(
         let precision = if predicted_c > 0 { tp / predicted_c as f64 } else { 0.0 };
         let recall = if support > 0 { tp / support as f64 } else { 0.0 };
         let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-        let _ =
-            write!(html, "<tr><td>{c}</td><td>{precision:.4}</td><td>{recall:.4}</td><td>{f1:.4}</td><td>{support}</td></tr>");
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{precision:.4}</td><td>{recall:.4}</td><td>{f1:.4}</td><td>{support}</td></tr>",
+            label(c)
+        );
     }
     html += "</table>";
 
     // The most confident mistakes.
-    let mut mistakes: Vec<(usize, f32)> =
-        (0..test.len()).filter(|&i| predicted[i] != test.labels[i] as usize).map(|i| (i, evaluation.confidences[i])).collect();
-    mistakes.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mistakes = evaluation.mistakes(&test.labels);
     let _ = write!(
         html,
         "<h2>Most confident mistakes</h2><p>The {} test images (of {} wrong) the model got wrong with the highest confidence.</p><div class=mistakes>",
@@ -244,12 +271,17 @@ pub fn write_report_from(
     );
     for &(i, p) in mistakes.iter().take(24) {
         let png = encode_png(test.width, test.height, 1, test.image(i));
+        // A PNG tree's image by its file; an IDX image by its index in the test set.
+        let which = match &split.test_files {
+            Some(files) => escape(&files[i]),
+            None => format!("#{i}"),
+        };
         let _ = write!(
             html,
-            "<figure><img alt=\"test image {i}\" src=\"{}\"><figcaption>#{i}<br>true <b>{}</b>, predicted <b>{}</b><br>p = {:.3}</figcaption></figure>",
+            "<figure><img alt=\"test image {which}\" src=\"{}\"><figcaption>{which}<br>true <b>{}</b>, predicted <b>{}</b><br>p = {:.3}</figcaption></figure>",
             data_uri("image/png", &png),
-            test.labels[i],
-            predicted[i],
+            label(test.labels[i] as usize),
+            label(predicted[i]),
             p
         );
     }

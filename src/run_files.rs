@@ -6,7 +6,6 @@ use ffnn::nn::Model;
 use ffnn::nn::model_file::save_model;
 use ffnn::train::History;
 use ffnn::train::run_dir::{self, Summary};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Writes what a run leaves in its folder, in one place: the history and its plots; for a
@@ -24,14 +23,15 @@ pub fn write_run_files(
     data_path: &Path,
 ) -> ffnn::Result<String> {
     history.write_csv(&run_dir.join(run_dir::HISTORY))?;
-    crate::plot::plot_history(history, run_dir)?;
     let Some(mut summary) = summary else {
         // Interrupted: the report describes the checkpoint.
         let (summary, _) = Summary::read(run_dir)?;
+        crate::plot::plot_history(history, Some(&summary.config), run_dir)?;
         crate::report::write_report_from(run_dir, &summary, false, model, data, data_path)?;
         return Ok(String::new());
     };
-    let mut model_meta = BTreeMap::new();
+    crate::plot::plot_history(history, Some(&summary.config), run_dir)?;
+    let mut model_meta = data.class_names.to_metadata();
     if let Some(accuracy) = summary.test_accuracy {
         model_meta.insert("ffnn.test_accuracy".to_string(), format!("{accuracy}"));
     }

@@ -57,7 +57,11 @@ fn drawing_a_stroke_shows_the_prediction_of_the_shown_input() {
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let model = Model::new(&[784, 64, 10], Activation::Relu, Init::He, &mut rng);
-    let site = format!("http://{}", ffnn_cli::serve::spawn(model, None, "127.0.0.1:0").unwrap());
+    let site = format!(
+        "http://{}",
+        ffnn_cli::serve::spawn(model.clone(), ffnn::data::Classes::numbered(model.classes(), "MNIST"), None, "127.0.0.1:0")
+            .unwrap()
+    );
 
     let port = free_port();
     let child = Command::new("/usr/bin/chromedriver")

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use ffnn::data::idx::read_maybe_gzip;
+use ffnn::data::image::encode_png;
 use ffnn::data::load_dataset;
 use ffnn_cli::download::{MNIST_FILES, sha256_hex};
 
@@ -91,4 +92,90 @@ fn colour_png_is_converted_to_gray() {
     std::fs::write(root.join("train/1/0000.png"), rgb).unwrap();
     let split = load_dataset(root).unwrap();
     assert_eq!(split.train.image(1), &[255, 76, 0, 0]);
+}
+
+/// Writes a PNG tree whose class folders are `names` (class `i` drawn as toy class `i`).
+fn write_named_tree(root: &std::path::Path, names: &[&str], per_class: usize) {
+    for split in ["train", "test"] {
+        for (c, name) in names.iter().enumerate() {
+            let dir = root.join(split).join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..per_class {
+                std::fs::write(dir.join(format!("{i:04}.png")), encode_png(6, 6, 1, &toy_image(c as u8, i, 6))).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn named_class_folders_are_sorted_as_image_folder_sorts_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("pets");
+    // Written in this order; ImageFolder's order is sorted: T-shirt, cat, dog (uppercase first).
+    write_named_tree(&root, &["dog", "cat", "T-shirt"], 2);
+    let split = load_dataset(&root).unwrap();
+    assert_eq!(split.class_names.names, ["T-shirt", "cat", "dog"]);
+    assert_eq!(split.class_names.dataset, "pets");
+    assert!(!split.class_names.are_digits());
+    // The first training images are T-shirt's (label 0), drawn as toy class 2.
+    assert_eq!(split.train.labels[..2], [0, 0]);
+    assert_eq!(split.train.image(0), &toy_image(2, 0, 6)[..]);
+    assert_eq!(
+        split.test_files.as_deref().unwrap()[..3],
+        ["test/T-shirt/0000.png", "test/T-shirt/0001.png", "test/cat/0000.png"]
+    );
+    // The same from a zip, with the files named by their paths in it.
+    let zip = tmp.path().join("pets.zip");
+    zip_tree(&root, &zip, "");
+    let zipped = load_dataset(&zip).unwrap();
+    assert_eq!((zipped.class_names.clone(), zipped.train.clone()), (split.class_names.clone(), split.train.clone()));
+    assert_eq!(zipped.test_files.as_deref().unwrap()[2], "test/cat/0000.png");
+    // Folders named by numbers keep their numbers; a test class without a training folder is refused.
+    let digits = tmp.path().join("digits");
+    write_png_tree(&digits, 1, 3, 5);
+    assert_eq!(load_dataset(&digits).unwrap().class_names.names, ["0", "1", "2"]);
+    std::fs::create_dir_all(root.join("test/emu")).unwrap();
+    std::fs::write(root.join("test/emu/0000.png"), encode_png(6, 6, 1, &toy_image(0, 0, 6))).unwrap();
+    let err = load_dataset(&root).unwrap_err().to_string();
+    assert_eq!(err, format!("{}: a test class folder with no training folder of the same name", root.join("test/emu").display()));
+}
+
+#[test]
+fn an_idx_folder_names_its_classes_in_classes_txt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("toys");
+    write_idx_dataset(&dir, 30, 9, 3, 5);
+    let plain = load_dataset(&dir).unwrap();
+    assert_eq!(
+        (plain.class_names.names.clone(), plain.class_names.dataset.clone()),
+        (vec!["0".into(), "1".into(), "2".into()], "toys".into())
+    );
+    assert!(plain.test_files.is_none());
+    std::fs::write(dir.join("classes.txt"), "bar\n  stripe \n\ncolumn\n").unwrap();
+    assert_eq!(load_dataset(&dir).unwrap().class_names.names, ["bar", "stripe", "column"]);
+    std::fs::write(dir.join("classes.txt"), "bar\nstripe\n").unwrap();
+    assert_eq!(
+        load_dataset(&dir).unwrap_err().to_string(),
+        format!("{}: 2 names for the 3 classes of the labels (0 to 2)", dir.join("classes.txt").display())
+    );
+    std::fs::write(dir.join("classes.txt"), "bar\nbar\nx\n").unwrap();
+    assert_eq!(
+        load_dataset(&dir).unwrap_err().to_string(),
+        format!("{}: the class name \"bar\" is there twice", dir.join("classes.txt").display())
+    );
+}
+
+#[test]
+fn mnist_and_fashion_mnist_are_recognised_with_their_class_names() {
+    if let Some(dir) = mnist_dir() {
+        let mnist = load_dataset(&dir).unwrap();
+        assert_eq!(mnist.class_names.dataset, "MNIST");
+        assert!(mnist.class_names.are_digits());
+    }
+    let Some(dir) = fashion_mnist_dir() else { return };
+    let fashion = load_dataset(&dir).unwrap();
+    assert_eq!(fashion.class_names.dataset, "Fashion-MNIST");
+    assert_eq!(fashion.class_names.names[0], "T-shirt/top");
+    assert_eq!(fashion.class_names.names[9], "Ankle boot");
+    assert_eq!(fashion.test.label_counts(), vec![1000; 10]);
 }

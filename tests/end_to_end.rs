@@ -48,7 +48,7 @@ fn one_layer_preset_reaches_90_percent_and_writes_the_run_folder() {
         "Training curves",
         "First-layer weights",
         "Confusion matrix",
-        "Per class",
+        "Per digit", // MNIST's classes are digits: the report says so
         "Most confident mistakes",
     ];
     for section in sections {

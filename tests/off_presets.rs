@@ -346,18 +346,6 @@ fn a_closed_pipe_ends_the_program_quietly() {
     assert!(out.status.signal() == Some(libc::SIGPIPE) || out.status.code() == Some(0), "{:?}", out.status);
 }
 
-/// The real Fashion-MNIST from Debian's package `dataset-fashion-mnist` (which `.ci/run`
-/// installs); `None` (the test skips) when missing, except under CI.
-fn fashion_mnist_dir() -> Option<std::path::PathBuf> {
-    let dir = std::path::PathBuf::from("/usr/share/datasets/fashion-mnist");
-    if dir.join("train-images-idx3-ubyte.gz").is_file() {
-        return Some(dir);
-    }
-    assert!(std::env::var_os("CI").is_none(), "CI is set but Fashion-MNIST is missing (apt-get install dataset-fashion-mnist)");
-    eprintln!("skipping: Fashion-MNIST not installed");
-    None
-}
-
 #[test]
 fn an_mnist_run_is_not_resumed_on_fashion_mnist() {
     let (Some(mnist), Some(fashion)) = (mnist_dir(), fashion_mnist_dir()) else { return };

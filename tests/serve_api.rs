@@ -9,7 +9,9 @@ use serde_json::Value;
 fn server() -> (String, Model) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
     let model = Model::new(&[784, 32, 10], Activation::Relu, Init::He, &mut rng);
-    let addr = ffnn_cli::serve::spawn(model.clone(), Some(0.97), "127.0.0.1:0").unwrap();
+    let addr =
+        ffnn_cli::serve::spawn(model.clone(), ffnn::data::Classes::numbered(model.classes(), "MNIST"), Some(0.97), "127.0.0.1:0")
+            .unwrap();
     (format!("http://{addr}"), model)
 }
 
@@ -138,7 +140,12 @@ fn server_with_limits(max_connections: usize) -> std::net::SocketAddr {
     let model = Model::new(&[784, 32, 10], Activation::Relu, Init::He, &mut rng);
     let second = std::time::Duration::from_secs(1);
     let limits = ffnn_cli::serve::Limits { header_timeout: second, request_timeout: second, max_connections };
-    ffnn_cli::serve::spawn_router_with(ffnn_cli::serve::router(model, None), "127.0.0.1:0", limits).unwrap()
+    ffnn_cli::serve::spawn_router_with(
+        ffnn_cli::serve::router(model.clone(), ffnn::data::Classes::numbered(model.classes(), "MNIST"), None),
+        "127.0.0.1:0",
+        limits,
+    )
+    .unwrap()
 }
 
 #[test]

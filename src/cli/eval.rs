@@ -1,9 +1,10 @@
 //! `ffnn eval`: a saved model on a dataset's test set.
 
 use clap::Args;
+use ffnn::data::Classes;
 use ffnn::data::load_dataset;
 use ffnn::error::Error;
-use ffnn::nn::model_file::load_model;
+use ffnn::nn::model_file::load_model_and_classes;
 use ffnn::train::evaluate;
 use std::path::PathBuf;
 
@@ -25,7 +26,7 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     super::set_threads(args.threads)?;
-    let model = load_model(&args.model)?;
+    let (model, model_classes) = load_model_and_classes(&args.model)?;
     let data_path = super::resolve_data(args.data.as_deref())?;
     let data = load_dataset(&data_path)?;
     let test = &data.test;
@@ -54,45 +55,91 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         )
         .into());
     }
+    let names = shown_classes(&model_classes, &data.class_names, &args.model, &data_path)?;
     let e = evaluate(&model, test);
     let classes = model.classes();
     let confusion = e.confusion_matrix(&test.labels, classes);
     if args.json {
+        /// A test image the model got wrong.
+        #[derive(serde::Serialize)]
+        struct Mistake {
+            /// Its index in the test set.
+            index: usize,
+            /// Its file (path inside the PNG tree's folder or zip); `null` for IDX data.
+            file: Option<String>,
+            label: usize,
+            label_name: String,
+            predicted: usize,
+            predicted_name: String,
+            confidence: f32,
+        }
         #[derive(serde::Serialize)]
         struct Report<'a> {
             model: &'a std::path::Path,
             data: &'a std::path::Path,
+            dataset: &'a str,
             architecture: String,
             samples: usize,
             accuracy: f32,
             loss: f32,
+            classes: &'a [String],
             confusion_matrix: &'a [Vec<usize>],
+            /// Every mistake, most confident first.
+            mistakes: Vec<Mistake>,
         }
+        let mistakes = e
+            .mistakes(&test.labels)
+            .into_iter()
+            .map(|(index, confidence)| {
+                let (label, predicted) = (test.labels[index] as usize, e.predictions[index] as usize);
+                Mistake {
+                    index,
+                    file: data.test_files.as_ref().map(|f| f[index].clone()),
+                    label,
+                    label_name: names.name(label),
+                    predicted,
+                    predicted_name: names.name(predicted),
+                    confidence,
+                }
+            })
+            .collect();
         let report = Report {
             model: &args.model,
             data: &data_path,
+            dataset: &names.dataset,
             architecture: model.describe(),
             samples: test.len(),
             accuracy: e.accuracy,
             loss: e.loss,
+            classes: &names.names,
             confusion_matrix: &confusion,
+            mistakes,
         };
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
     println!("model     {} ({})", args.model.display(), model.describe());
-    println!("data      {} (test set, {} images)", data_path.display(), test.len());
+    println!("data      {} ({}, test set, {} images)", data_path.display(), names.dataset, test.len());
     println!("accuracy  {:.2}%  ({} of {} correct)", e.accuracy * 100.0, (e.accuracy * test.len() as f32).round(), test.len());
     println!("loss      {:.4}", e.loss);
     println!();
-    println!("confusion matrix (rows: true class, columns: predicted class)");
-    print!("{:>6}", "");
+    let noun = names.noun();
+    println!("confusion matrix (rows: true {noun}, columns: predicted {noun})");
+    // Named classes are shown by number in the columns, with a key below; numbered ones as they are.
+    let numbered = names.are_numbered();
+    let width = names.names.iter().map(|n| n.chars().count()).max().unwrap_or(1).max(5) + 1;
+    let row_width = if numbered { 6 } else { width + 4 };
+    print!("{:>row_width$}", "");
     for c in 0..classes {
         print!("{c:>6}");
     }
     println!("{:>9}", "recall");
     for (t, row) in confusion.iter().enumerate() {
-        print!("{t:>6}");
+        if numbered {
+            print!("{t:>6}");
+        } else {
+            print!("{:>width$} {t:>3}", names.name(t));
+        }
         for v in row {
             print!("{v:>6}");
         }
@@ -101,4 +148,34 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         println!("{recall:>9}");
     }
     Ok(())
+}
+
+/// The class names to show: the model's (from its file), or the data's when the file has only
+/// numbers (a model written before names were kept). A model and data that both name their
+/// classes must name them alike.
+fn shown_classes(
+    model: &Classes,
+    data: &Classes,
+    model_path: &std::path::Path,
+    data_path: &std::path::Path,
+) -> anyhow::Result<Classes> {
+    if model.are_numbered() {
+        return Ok(Classes {
+            names: data.names.clone(),
+            dataset: if model.dataset.is_empty() { data.dataset.clone() } else { model.dataset.clone() },
+        });
+    }
+    if !data.are_numbered() && data.names != model.names {
+        return Err(Error::file(
+            model_path,
+            format!(
+                "the model's classes are {} but {}'s are {}",
+                model.names.join(", "),
+                data_path.display(),
+                data.names.join(", ")
+            ),
+        )
+        .into());
+    }
+    Ok(model.clone())
 }

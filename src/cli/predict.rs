@@ -3,7 +3,7 @@
 use clap::Args;
 use ffnn::data::image::decode_gray_png;
 use ffnn::error::{Error, io_error};
-use ffnn::nn::model_file::load_model;
+use ffnn::nn::model_file::load_model_and_classes;
 use ffnn::nn::predict;
 use ffnn::tensor::Matrix;
 use std::path::PathBuf;
@@ -13,7 +13,8 @@ pub struct PredictArgs {
     /// Model file (model.safetensors of a run folder).
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// PNG images of the model's input size (grayscale or colour; white digit on black, as MNIST).
+    /// PNG images of the model's input size (grayscale or colour; as the training images were:
+    /// for MNIST a white digit on black).
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
     /// Print one JSON line per image.
@@ -22,7 +23,7 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
-    let model = load_model(&args.model)?;
+    let (model, classes) = load_model_and_classes(&args.model)?;
     let (h, w) = model.input_shape;
     // Read and check every image first, so a bad one is reported before any output.
     let mut x = Matrix::zeros(args.images.len(), model.inputs());
@@ -43,10 +44,13 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         let p = probabilities.row(i);
         let class = ffnn::tensor::argmax(p);
         if args.json {
-            println!("{}", serde_json::json!({"image": path, "class": class, "probabilities": p}));
-        } else {
+            println!("{}", serde_json::json!({"image": path, "class": class, "name": classes.name(class), "probabilities": p}));
+        } else if classes.are_numbered() {
             let probs: Vec<String> = p.iter().enumerate().map(|(c, v)| format!("{c}:{v:.3}")).collect();
             println!("{}: {class} (p = {:.3})  [{}]", path.display(), p[class], probs.join(" "));
+        } else {
+            let probs: Vec<String> = p.iter().enumerate().map(|(c, v)| format!("{}:{v:.3}", classes.name(c))).collect();
+            println!("{}: {} ({class}, p = {:.3})  [{}]", path.display(), classes.name(class), p[class], probs.join(" "));
         }
     }
     Ok(())

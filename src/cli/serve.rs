@@ -18,7 +18,9 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.model).map_err(|e| io_error(&args.model, e))?;
     let model = model_from_bytes(&bytes).map_err(|e| e.in_file(&args.model))?;
-    let accuracy = read_metadata(&bytes).ok().and_then(|m| m.get("ffnn.test_accuracy").and_then(|a| a.parse().ok()));
+    let metadata = read_metadata(&bytes).unwrap_or_default();
+    let accuracy = metadata.get("ffnn.test_accuracy").and_then(|a| a.parse().ok());
+    let classes = ffnn::data::Classes::from_metadata(&metadata, model.classes());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.addr)
@@ -30,7 +32,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             model.describe(),
             listener.local_addr()?
         );
-        crate::serve::serve(listener, crate::serve::router(model, accuracy)).await?;
+        crate::serve::serve(listener, crate::serve::router(model, classes, accuracy)).await?;
         Ok(())
     })
 }

@@ -425,14 +425,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     if !args.json {
         eprintln!(
-            "ffnn: {} on {} ({} train / {} test images of {}×{}, {} classes), {} threads, run folder {}",
+            "ffnn: {} on {} at {} ({} train / {} test images of {}×{}; {}), {} threads, run folder {}",
             if resumed.is_some() { "resuming training" } else { "training" },
+            data.class_names.dataset,
             data_path.display(),
             data.train.len(),
             data.test.len(),
             data.train.width,
             data.train.height,
-            data.classes(),
+            classes_shown(&data.class_names),
             threads,
             run_dir.display()
         );
@@ -487,6 +488,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     meta.insert(meta::THREADS.to_string(), threads.to_string());
     meta.insert(meta::PRESET.to_string(), preset_name.clone());
     meta.insert(meta::VAL.to_string(), val.to_string());
+    meta.extend(data.class_names.to_metadata());
     let checkpoint_path = run_dir.join(run_dir::CHECKPOINT);
     let history_path = run_dir.join(run_dir::HISTORY);
     let mut save_checkpoint = |c: &Checkpoint| -> ffnn::Result<()> {
@@ -545,6 +547,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         train_seconds: result.train_seconds,
         samples_per_second: result.samples as f64 / result.train_seconds.max(1e-9),
         peak_rss_mb: None,
+        dataset: data.class_names.dataset.clone(),
+        classes: data.class_names.names.clone(),
     };
     let json = crate::run_files::write_run_files(&run_dir, &result.history, model, Some(summary.clone()), &data, &data_path)?;
 
@@ -559,6 +563,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             train.accuracy * 100.0,
             train.loss
         );
+        let recall = per_class_recall(&test.confusion_matrix(&data.test.labels, model.classes()));
+        let per_class: Vec<String> =
+            recall.iter().enumerate().map(|(c, r)| format!("{} {:.1}%", data.class_names.name(c), r * 100.0)).collect();
+        eprintln!("test accuracy per {}: {}", data.class_names.noun(), per_class.join(", "));
         eprintln!(
             "{} iterations ({:.1} epochs) in {:.2} s of training, {:.0} samples/s",
             result.iterations, result.epochs, result.train_seconds, summary.samples_per_second
@@ -569,4 +577,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The class count, with the names when they are not just the numbers (`10 classes: T-shirt/top, …`).
+fn classes_shown(classes: &ffnn::data::Classes) -> String {
+    if classes.are_numbered() {
+        format!("{} classes", classes.len())
+    } else {
+        format!("{} classes: {}", classes.len(), classes.names.join(", "))
+    }
+}
+
+/// Each class's recall, `matrix[c][c] / Σ matrix[c]`, from a confusion matrix `[true][predicted]`.
+pub fn per_class_recall(matrix: &[Vec<usize>]) -> Vec<f64> {
+    matrix.iter().enumerate().map(|(c, row)| row[c] as f64 / row.iter().sum::<usize>().max(1) as f64).collect()
 }

@@ -1,10 +1,13 @@
-//! `ffnn serve`: a web page to draw digits for a trained model, and the JSON API behind it.
+//! `ffnn serve`: a web page to draw on or upload images to a trained model, and the JSON API
+//! behind it. The page takes its title and wording from the model's classes: a digit model
+//! ("Draw a digit") crops and centres what is drawn as MNIST's digits were; uploads are taken
+//! as they are (resized to the model's input, in gray), and the page says which it did.
 //!
 //! | route | what |
 //! |---|---|
 //! | `GET /` | the page (plain HTML/JS/CSS, embedded in the binary, no build step, no CDN) |
 //! | `GET /api/model` | the model card: architecture, input size, test accuracy, weight images |
-//! | `POST /api/predict` | `{"pixels": [h·w numbers in 0..1]}` or a PNG body → `{"class": k, "probabilities": […]}` |
+//! | `POST /api/predict` | `{"pixels": [h·w numbers in 0..1]}` or a PNG body → `{"class": k, "name": "…", "probabilities": […]}` |
 //!
 //! Bad requests get a 4xx status with `{"error": "…"}`: malformed JSON, a wrong number of
 //! pixels, values that are not finite or outside [0, 1], a PNG of the wrong size or larger than
@@ -18,6 +21,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use base64::Engine;
+use ffnn::data::Classes;
 use ffnn::data::image::{decode_gray_png, encode_png, png_size};
 use ffnn::nn::{Model, predict};
 use ffnn::tensor::Matrix;
@@ -35,15 +39,17 @@ pub const MAX_BODY: usize = 1 << 20;
 /// decoding.
 pub const MAX_IMAGE_SIDE: usize = 4096;
 
-/// What the handlers share: the model and its card.
+/// What the handlers share: the model, its classes and its card.
 pub struct AppState {
     pub model: Model,
+    pub classes: Classes,
     pub card: Value,
 }
 
-/// The model card: architecture, input shape, classes, test accuracy (when the file records
-/// it), and the first-layer weight images as a PNG data URI.
-pub fn model_card(model: &Model, test_accuracy: Option<f32>) -> Value {
+/// The model card: architecture, input shape, classes (their number and names, the dataset's
+/// name, whether they are digits), test accuracy (when the file records it), and the
+/// first-layer weight images as a PNG data URI.
+pub fn model_card(model: &Model, classes: &Classes, test_accuracy: Option<f32>) -> Value {
     let (w, h, rgb) = crate::plot::weight_image(model, 64);
     let png = encode_png(w, h, 3, &rgb);
     json!({
@@ -52,16 +58,19 @@ pub fn model_card(model: &Model, test_accuracy: Option<f32>) -> Value {
         "activation": model.activation.name(),
         "input_shape": [model.input_shape.0, model.input_shape.1],
         "classes": model.classes(),
+        "class_names": (0..model.classes()).map(|c| classes.name(c)).collect::<Vec<_>>(),
+        "dataset": classes.dataset,
+        "digits": classes.are_digits(),
         "parameters": model.parameter_count(),
         "test_accuracy": test_accuracy,
         "weights_png": format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png)),
     })
 }
 
-/// The router serving `model`.
-pub fn router(model: Model, test_accuracy: Option<f32>) -> Router {
-    let card = model_card(&model, test_accuracy);
-    let state = Arc::new(AppState { model, card });
+/// The router serving `model`, whose classes are `classes`.
+pub fn router(model: Model, classes: Classes, test_accuracy: Option<f32>) -> Router {
+    let card = model_card(&model, &classes, test_accuracy);
+    let state = Arc::new(AppState { model, classes, card });
     Router::new()
         .route("/", get(|| async { Html(INDEX_HTML) }))
         .route("/api/model", get(|State(s): State<Arc<AppState>>| async move { Json(s.card.clone()) }))
@@ -135,7 +144,7 @@ async fn predict_handler(State(s): State<Arc<AppState>>, request: Request<Body>)
     let (p, _) = predict(&s.model, &x, None);
     let probabilities = p.row(0).to_vec();
     let class = ffnn::tensor::argmax(&probabilities);
-    Json(json!({ "class": class, "probabilities": probabilities })).into_response()
+    Json(json!({ "class": class, "name": s.classes.name(class), "probabilities": probabilities })).into_response()
 }
 
 /// What `ffnn train --serve` shows while it trains: the progress and the history so far.
@@ -249,10 +258,10 @@ pub async fn serve_with(listener: tokio::net::TcpListener, router: Router, limit
     }
 }
 
-/// Starts a server for `model` on `addr` in a background thread with its own runtime and
-/// returns the address it listens on (port 0 picks a free one).
-pub fn spawn(model: Model, test_accuracy: Option<f32>, addr: &str) -> std::io::Result<std::net::SocketAddr> {
-    spawn_router(router(model, test_accuracy), addr)
+/// Starts a server for `model` (with `classes`) on `addr` in a background thread with its own
+/// runtime and returns the address it listens on (port 0 picks a free one).
+pub fn spawn(model: Model, classes: Classes, test_accuracy: Option<f32>, addr: &str) -> std::io::Result<std::net::SocketAddr> {
+    spawn_router(router(model, classes, test_accuracy), addr)
 }
 
 /// Serves `router` on `addr` from a background thread with its own runtime; returns the address.

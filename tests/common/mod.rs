@@ -29,6 +29,18 @@ pub fn mnist_dir() -> Option<PathBuf> {
     None
 }
 
+/// The real Fashion-MNIST from Debian's package `dataset-fashion-mnist` (which `.ci/run`
+/// installs); `None` (the test skips) when missing, except under CI.
+pub fn fashion_mnist_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from("/usr/share/datasets/fashion-mnist");
+    if dir.join("train-images-idx3-ubyte.gz").is_file() {
+        return Some(dir);
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI is set but Fashion-MNIST is missing (apt-get install dataset-fashion-mnist)");
+    eprintln!("skipping: Fashion-MNIST not installed");
+    None
+}
+
 /// Gzip-compresses bytes.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), Compression::fast());

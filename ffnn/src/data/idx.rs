@@ -8,7 +8,7 @@
 //! Nothing here trusts the header: the sizes it claims are checked against the bytes that are
 //! really there before anything is allocated from them.
 
-use super::{DataSplit, Dataset};
+use super::{Classes, DataSplit, Dataset};
 use crate::error::{Error, Result, io_error};
 use flate2::read::MultiGzDecoder;
 use std::io::Read;
@@ -180,7 +180,31 @@ pub fn load_idx_folder(dir: &Path) -> Result<DataSplit> {
     let files = find_idx_files(dir).ok_or_else(|| Error::file(dir, "no IDX files here"))?;
     let (train, test) =
         rayon::join(|| load_pair(&files.train_images, &files.train_labels), || load_pair(&files.test_images, &files.test_labels));
-    Ok(DataSplit { train: train?, test: test?, source: dir.to_path_buf() })
+    let (train, test) = (train?, test?);
+    let folder_name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // classes.txt first, then a dataset ffnn knows, then numbers.
+    let known = Classes::known(&test.labels);
+    let class_names = match Classes::read_classes_txt(dir)? {
+        Some(names) => {
+            if names.len() != train.classes() {
+                return Err(Error::file(
+                    dir.join(super::classes::CLASSES_TXT),
+                    format!(
+                        "{} names for the {} classes of the labels (0 to {})",
+                        names.len(),
+                        train.classes(),
+                        train.classes() - 1
+                    ),
+                ));
+            }
+            Classes { names, dataset: known.map_or(folder_name, |k| k.name.to_string()) }
+        }
+        None => match known {
+            Some(k) => Classes { names: k.classes.map(String::from).to_vec(), dataset: k.name.to_string() },
+            None => Classes::numbered(train.classes(), folder_name),
+        },
+    };
+    Ok(DataSplit { train, test, source: dir.to_path_buf(), class_names, test_files: None })
 }
 
 /// Encodes an IDX file of unsigned bytes (used by tests and tools to write small datasets).

@@ -8,12 +8,14 @@
 
 pub mod augment;
 pub mod batches;
+pub mod classes;
 pub mod idx;
 pub mod image;
 pub mod png_tree;
 pub mod samples;
 
 pub use batches::{MiniBatches, random_mini_batches};
+pub use classes::Classes;
 pub use samples::{Samples, Table, TableView};
 
 use crate::error::{Error, Result};
@@ -138,6 +140,11 @@ pub struct DataSplit {
     pub test: Dataset,
     /// Where it was loaded from.
     pub source: PathBuf,
+    /// What the classes are called, and the dataset's name.
+    pub class_names: Classes,
+    /// For a PNG tree, each test image's file (its path inside the folder or the zip), in the
+    /// test set's order; `None` for IDX files, whose images are known by their index.
+    pub test_files: Option<Vec<String>>,
 }
 
 impl DataSplit {
@@ -235,6 +242,12 @@ fn check_split(split: &DataSplit) -> Result<()> {
         ));
     }
     let classes = train.classes();
+    if split.class_names.len() != classes {
+        return Err(Error::file(
+            &split.source,
+            format!("{} class names for {classes} classes (labels 0 to {})", split.class_names.len(), classes - 1),
+        ));
+    }
     if let Some(i) = test.labels.iter().position(|&l| l as usize >= classes) {
         return Err(Error::file(
             &split.source,

@@ -1,12 +1,14 @@
 //! The seed's layout: `train/` and `test/`, each holding one folder per class (`0` … `9`) of PNG
 //! files (`0000.png`, …), possibly under one top-level folder; as a folder or a `.zip` of it.
 //!
-//! Class folders are named by their label, a whole number from 0 to 255. Hidden files
+//! Class folders may have any names, ordered the torchvision `ImageFolder` way (sorted), except
+//! that folders named only by numbers (0 … 255) keep their numbers as labels (see
+//! [`Classes::of_folders`]); every test class folder needs a training one of the same name. Hidden files
 //! (`.DS_Store`, …) and macOS's `__MACOSX` folder are skipped; anything else that is not a PNG
 //! is an error, as is an empty class folder or images of different sizes.
 
 use super::image::decode_gray_png;
-use super::{DataSplit, Dataset};
+use super::{Classes, DataSplit, Dataset};
 use crate::error::{Error, Result, io_error};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -53,9 +55,15 @@ pub fn find_root(dir: &Path) -> Option<PathBuf> {
     }
 }
 
-/// Parses a class folder name into its label.
-fn parse_class(name: &str, shown: &Path) -> Result<u8> {
-    name.parse::<u8>().map_err(|_| Error::file(shown, "class folders must be named by their label, a whole number from 0 to 255"))
+/// The label of the class folder `name`, from the training set's folders (see
+/// [`Classes::of_folders`]); `shown` is the folder, for the error.
+fn label_of(labels: &BTreeMap<String, u8>, name: &str, shown: &Path) -> Result<u8> {
+    labels.get(name).copied().ok_or_else(|| Error::file(shown, "a test class folder with no training folder of the same name"))
+}
+
+/// The dataset's name: the folder's or the zip's file name without its extension.
+fn dataset_name(path: &Path) -> String {
+    path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
@@ -74,25 +82,40 @@ fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 /// Loads a PNG tree from a folder.
 pub fn load_folder(dir: &Path) -> Result<DataSplit> {
     let root = find_root(dir).ok_or_else(|| Error::file(dir, "no train/ and test/ folders here"))?;
-    let mut splits = Vec::new();
+    let mut class_folders = Vec::new();
     for split in SPLITS {
-        let mut entries = Vec::new();
+        let mut folders = Vec::new();
         for (class_name, class_dir) in sorted_entries(&root.join(split))? {
             if !class_dir.is_dir() {
-                return Err(Error::file(&class_dir, "not a class folder (expected folders 0, 1, … of PNG images)"));
+                return Err(Error::file(&class_dir, "not a class folder (expected one folder of PNG images per class)"));
             }
-            let label = parse_class(&class_name, &class_dir)?;
+            folders.push((class_name, class_dir));
+        }
+        class_folders.push(folders);
+    }
+    let train_names: Vec<String> = class_folders[0].iter().map(|(n, _)| n.clone()).collect();
+    let (labels, classes) = Classes::of_folders(&train_names, dataset_name(dir), dir)?;
+    let mut splits = Vec::new();
+    let mut test_files = Vec::new();
+    for (split, folders) in SPLITS.iter().zip(class_folders) {
+        let mut entries = Vec::new();
+        for (class_name, class_dir) in folders {
+            let label = label_of(&labels, &class_name, &class_dir)?;
             let files = sorted_entries(&class_dir)?;
             if files.is_empty() {
                 return Err(Error::file(&class_dir, "empty class folder (no images)"));
             }
             entries.extend(files.into_iter().map(|(_, path)| Entry { label, shown: path.clone(), source: Source::File(path) }));
         }
+        if *split == "test" {
+            let inside = |p: &Path| p.strip_prefix(dir).unwrap_or(p).to_string_lossy().into_owned();
+            test_files = entries.iter().map(|e| inside(&e.shown)).collect();
+        }
         splits.push(decode_all(entries, &root.join(split))?);
     }
     let test = splits.pop().unwrap();
     let train = splits.pop().unwrap();
-    Ok(DataSplit { train, test, source: dir.to_path_buf() })
+    Ok(DataSplit { train, test, source: dir.to_path_buf(), class_names: classes, test_files: Some(test_files) })
 }
 
 /// A class folder inside a zip: its path, and its files' names and entry indices.
@@ -141,15 +164,18 @@ pub fn load_zip_from<R: Read + std::io::Seek>(reader: R, path: &Path) -> Result<
             (2, false) => {
                 return Err(Error::file(
                     path.join(parts.join("/")),
-                    "not a class folder (expected folders 0, 1, … of PNG images)",
+                    "not a class folder (expected one folder of PNG images per class)",
                 ));
             }
             _ => {}
         }
     }
+    let train_names: Vec<String> = classes.keys().filter(|(split, _)| *split == 0).map(|(_, n)| n.clone()).collect();
+    let (labels, class_names) = Classes::of_folders(&train_names, dataset_name(path), path)?;
     let mut entries: [Vec<Entry>; 2] = [vec![], vec![]];
+    let mut test_files = Vec::new();
     for ((split, class_name), (class_path, mut files)) in classes {
-        let label = parse_class(&class_name, &path.join(&class_path))?;
+        let label = label_of(&labels, &class_name, &path.join(&class_path))?;
         if files.is_empty() {
             return Err(Error::file(path.join(&class_path), "empty class folder (no images)"));
         }
@@ -162,6 +188,9 @@ pub fn load_zip_from<R: Read + std::io::Seek>(reader: R, path: &Path) -> Result<
                 .map_err(|e| Error::file(path.join(&name), format!("corrupt zip entry ({e})")))?;
             if bytes.len() as u64 > MAX_IMAGE_BYTES {
                 return Err(Error::file(path.join(&name), "larger than 64 MiB: not an image of a dataset"));
+            }
+            if split == 1 {
+                test_files.push(name.clone());
             }
             entries[split].push(Entry { label, shown: path.join(&name), source: Source::Bytes(bytes) });
         }
@@ -176,6 +205,8 @@ pub fn load_zip_from<R: Read + std::io::Seek>(reader: R, path: &Path) -> Result<
         train: decode_all(train, &path.join("train"))?,
         test: decode_all(test, &path.join("test"))?,
         source: path.to_path_buf(),
+        class_names,
+        test_files: Some(test_files),
     })
 }
 

@@ -140,6 +140,15 @@ pub fn model_from_bytes(bytes: &[u8]) -> Result<Model> {
 
 /// Loads a model file.
 pub fn load_model(path: &Path) -> Result<Model> {
+    Ok(load_model_and_classes(path)?.0)
+}
+
+/// Loads a model file with what its metadata says of the classes (their names and the
+/// dataset's; numbers when the file does not say, as files written before names were kept).
+pub fn load_model_and_classes(path: &Path) -> Result<(Model, crate::data::Classes)> {
     let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
-    model_from_bytes(&bytes).map_err(|e| e.in_file(path))
+    let model = model_from_bytes(&bytes).map_err(|e| e.in_file(path))?;
+    let metadata = read_metadata(&bytes).map_err(|e| e.in_file(path))?;
+    let classes = crate::data::Classes::from_metadata(&metadata, model.classes());
+    Ok((model, classes))
 }

@@ -549,6 +549,15 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// The samples the model got wrong, most confident first (ties by index): `(index,
+    /// confidence in the wrong class)`.
+    pub fn mistakes(&self, labels: &[u8]) -> Vec<(usize, f32)> {
+        let mut wrong: Vec<(usize, f32)> =
+            (0..labels.len()).filter(|&i| self.predictions[i] != labels[i]).map(|i| (i, self.confidences[i])).collect();
+        wrong.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        wrong
+    }
+
     /// `matrix[true][predicted]` counts, `classes × classes`.
     pub fn confusion_matrix(&self, labels: &[u8], classes: usize) -> Vec<Vec<usize>> {
         let mut m = vec![vec![0; classes]; classes];

@@ -103,6 +103,12 @@ pub struct Summary {
     pub samples_per_second: f64,
     /// The process's peak resident memory in MB, where known.
     pub peak_rss_mb: Option<f64>,
+    /// The dataset's name (`MNIST`, `Fashion-MNIST`, a folder's name).
+    #[serde(default)]
+    pub dataset: String,
+    /// The classes' names, in label order.
+    #[serde(default)]
+    pub classes: Vec<String>,
 }
 
 impl Summary {
@@ -127,6 +133,7 @@ impl Summary {
             return Err(Error::file(run_dir, "not a run folder (no summary.json or checkpoint.safetensors)"));
         }
         let (c, stored) = Checkpoint::load(&checkpoint)?;
+        let names = crate::data::Classes::from_metadata(&stored, c.model.classes());
         let summary = Summary {
             preset: stored.get(meta::PRESET).cloned().unwrap_or_default(),
             architecture: c.model.describe(),
@@ -144,6 +151,8 @@ impl Summary {
             train_seconds: c.train_seconds,
             samples_per_second: c.samples as f64 / c.train_seconds.max(1e-9),
             peak_rss_mb: None,
+            dataset: names.dataset,
+            classes: names.names,
         };
         Ok((summary, false))
     }
