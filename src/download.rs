@@ -1,4 +1,4 @@
-//! `ffnn download`: fetches the four MNIST files from public mirrors.
+//! `ffnn download`: fetches the four IDX files of MNIST or Fashion-MNIST from public mirrors.
 //!
 //! Each file is streamed to a temporary name beside its final one, its decompressed content
 //! is checked against the SHA-256 below (the canonical sums; `.gz` wrappers differ between
@@ -26,6 +26,73 @@ pub const MIRRORS: [&str; 3] = [
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 ];
+
+/// The Fashion-MNIST files and the SHA-256 of their decompressed content (Zalando's files;
+/// Debian's package `dataset-fashion-mnist` compresses them differently, with the same content).
+pub const FASHION_MNIST_FILES: [(&str, &str); 4] = [
+    ("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+    ("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+    ("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+    ("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+];
+
+/// Fashion-MNIST's mirrors (Zalando's own).
+pub const FASHION_MNIST_MIRRORS: [&str; 2] = [
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+];
+
+/// A dataset `ffnn download` fetches: its name, its files with their checksums, its mirrors.
+#[derive(Clone, Copy, Debug)]
+pub struct Downloadable {
+    /// Its name on the command line (`mnist`, `fashion-mnist`).
+    pub id: &'static str,
+    /// Its name as shown.
+    pub name: &'static str,
+    /// `(file name without .gz, SHA-256 of the decompressed content)`.
+    pub files: [(&'static str, &'static str); 4],
+    /// Built-in mirrors, in order: URLs under which the four `.gz` files sit.
+    pub mirrors: &'static [&'static str],
+}
+
+/// The datasets `ffnn download` knows.
+pub const DOWNLOADABLE: [Downloadable; 2] = [
+    Downloadable { id: "mnist", name: "MNIST", files: MNIST_FILES, mirrors: &MIRRORS },
+    Downloadable { id: "fashion-mnist", name: "Fashion-MNIST", files: FASHION_MNIST_FILES, mirrors: &FASHION_MNIST_MIRRORS },
+];
+
+impl Downloadable {
+    /// The dataset called `id`, if `ffnn download` knows it.
+    pub fn by_id(id: &str) -> Option<&'static Downloadable> {
+        DOWNLOADABLE.iter().find(|d| d.id == id)
+    }
+
+    /// Whether `dir` holds its four files (raw or gzip; not verified: that is the download's job).
+    pub fn present_in(&self, dir: &Path) -> bool {
+        self.files.iter().all(|(name, _)| dir.join(format!("{name}.gz")).is_file() || dir.join(name).is_file())
+    }
+
+    /// The mirrors to try: `$FFNN_MIRRORS` (URLs separated by spaces or commas) instead of the
+    /// built-in ones when it is set (a local mirror, a proxy, the tests' servers).
+    pub fn mirrors(&self) -> Vec<String> {
+        match std::env::var("FFNN_MIRRORS") {
+            Ok(list) if !list.trim().is_empty() => list.split([' ', ',']).filter(|m| !m.is_empty()).map(str::to_string).collect(),
+            _ => self.mirrors.iter().map(|m| m.to_string()).collect(),
+        }
+    }
+}
+
+/// The per-user folder where datasets named on the command line (`--data fashion-mnist`) are
+/// kept: `$XDG_DATA_HOME/ffnn`, else `~/.local/share/ffnn` (the Keras `~/.keras/datasets` and
+/// torchvision `root=` convention, in the XDG place).
+pub fn user_data_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("ffnn")
+}
 
 /// Largest file accepted from a mirror (the biggest MNIST file is under 10 MB compressed).
 const MAX_DOWNLOAD: u64 = 256 << 20;
@@ -61,6 +128,11 @@ impl Progress for Quiet {
 /// sit; see [`MIRRORS`]). Files already present and verified are kept. Returns one line per file
 /// saying what happened.
 pub fn download_mnist(dir: &Path, mirrors: &[String], progress: &mut dyn Progress) -> Result<Vec<String>> {
+    download(&DOWNLOADABLE[0], dir, mirrors, progress)
+}
+
+/// Downloads `set`'s files into `dir` (see [`download_mnist`], which is this for MNIST).
+pub fn download(set: &Downloadable, dir: &Path, mirrors: &[String], progress: &mut dyn Progress) -> Result<Vec<String>> {
     if mirrors.is_empty() {
         return Err(Error::invalid("no mirror to download from"));
     }
@@ -69,7 +141,7 @@ pub fn download_mnist(dir: &Path, mirrors: &[String], progress: &mut dyn Progres
     let created: Vec<PathBuf> =
         dir.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).map(Path::to_path_buf).collect();
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let result = download_into(dir, mirrors, progress);
+    let result = download_into(set, dir, mirrors, progress);
     if result.is_err() {
         for folder in &created {
             // Only empty folders go (`remove_dir` refuses others): a file that did arrive stays.
@@ -79,15 +151,15 @@ pub fn download_mnist(dir: &Path, mirrors: &[String], progress: &mut dyn Progres
     result
 }
 
-/// The downloads of [`download_mnist`] into the existing folder `dir`.
-fn download_into(dir: &Path, mirrors: &[String], progress: &mut dyn Progress) -> Result<Vec<String>> {
+/// The downloads of [`download`] into the existing folder `dir`.
+fn download_into(set: &Downloadable, dir: &Path, mirrors: &[String], progress: &mut dyn Progress) -> Result<Vec<String>> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(15)))
         .timeout_global(Some(Duration::from_secs(600)))
         .build()
         .into();
     let mut report = Vec::new();
-    for (name, sha) in MNIST_FILES {
+    for (name, sha) in set.files {
         let target = dir.join(format!("{name}.gz"));
         if target.is_file() && verified(&target, sha).unwrap_or(false) {
             report.push(format!("{}: already present, checksum verified", target.display()));
@@ -97,7 +169,7 @@ fn download_into(dir: &Path, mirrors: &[String], progress: &mut dyn Progress) ->
         let mut done = false;
         for mirror in mirrors {
             let url = format!("{}/{name}.gz", mirror.trim_end_matches('/'));
-            match fetch_verified(&agent, &url, &target, sha, progress) {
+            match fetch_verified(&agent, &url, &target, sha, set.name, progress) {
                 Ok(()) => {
                     report.push(format!("{}: downloaded from {url}, checksum verified", target.display()));
                     done = true;
@@ -122,6 +194,7 @@ fn fetch_verified(
     url: &str,
     target: &Path,
     sha: &str,
+    dataset: &str,
     progress: &mut dyn Progress,
 ) -> std::result::Result<(), String> {
     let tmp: PathBuf = ffnn::atomic_file::temp_path(target);
@@ -147,7 +220,7 @@ fn fetch_verified(
         match verified(&tmp, sha) {
             Ok(true) => {}
             Ok(false) => return Err("checksum mismatch: the file was deleted".to_string()),
-            Err(e) => return Err(format!("not a valid MNIST file ({e}); the file was deleted")),
+            Err(e) => return Err(format!("not a valid {dataset} file ({e}); the file was deleted")),
         }
         std::fs::rename(&tmp, target).map_err(|e| format!("cannot rename to {}: {e}", target.display()))?;
         progress.finish(&format!("{}: checksum verified", target.display()));

@@ -15,13 +15,25 @@ fn train_on(data: &Path, cwd: &Path) -> Run {
 #[test]
 fn missing_data() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = ffnn(&["train"], tmp.path(), &[]);
+    // No data at the default place: ffnn downloads MNIST there; offline (a mirror nobody
+    // listens on), one line says what could not be fetched from where and what to do instead,
+    // and no folder is left behind.
+    let run = ffnn(&["train"], tmp.path(), &[("FFNN_MIRRORS", "http://127.0.0.1:9/")]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let last = run.stderr.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with(
+            "error: data/mnist/train-images-idx3-ubyte.gz: could not be downloaded from any mirror (http://127.0.0.1:9/train-images-idx3-ubyte.gz: "
+        ),
+        "{last}"
+    );
+    assert!(last.ends_with("; to use MNIST files you have, point --data (or $FFNN_DATA) at their folder"), "{last}");
+    assert!(!tmp.path().join("data").exists(), "no empty data/mnist left behind");
+    let run = ffnn(&["train", "--data", "nowhere"], tmp.path(), &[]);
     assert_error(
         &run,
-        "error: no data: ./data/mnist does not exist; run `ffnn download` to fetch MNIST there, or point --data (or $FFNN_DATA) at a dataset",
+        "error: nowhere: no such file or folder (given with --data; or a dataset to download: mnist, fashion-mnist)",
     );
-    let run = ffnn(&["train", "--data", "nowhere"], tmp.path(), &[]);
-    assert_error(&run, "error: nowhere: no such file or folder (given with --data)");
     let run = ffnn(&["train"], tmp.path(), &[("FFNN_DATA", "elsewhere")]);
     assert_error(&run, "error: elsewhere: no such file or folder (given by $FFNN_DATA)");
     std::fs::create_dir(tmp.path().join("empty")).unwrap();

@@ -95,11 +95,55 @@ fn no_good_mirror_leaves_no_file_and_says_why() {
 }
 
 #[test]
-fn train_suggests_downloading_into_an_empty_default_folder() {
+fn train_downloads_mnist_on_first_use_into_the_default_folder() {
+    let Some(mnist) = mnist_dir() else { return };
+    let good = serve(real_files(&mnist));
     let tmp = tempfile::tempdir().unwrap();
+    // An empty data/mnist, as a failed download of an older ffnn left it: filled on first use.
     std::fs::create_dir_all(tmp.path().join("data/mnist")).unwrap();
-    assert_error(
-        &ffnn(&["train"], tmp.path(), &[]),
-        "error: no data: ./data/mnist is empty; run `ffnn download` to fetch MNIST there, or point --data (or $FFNN_DATA) at a dataset",
+    let mirrors = format!("{good}mnist");
+    let run = ffnn(&["train", "--iterations", "1", "--out", "run"], tmp.path(), &[("FFNN_MIRRORS", &mirrors)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("ffnn: MNIST is not in data/mnist yet: downloading it there (checksums verified)\n"),
+        "{}",
+        run.stderr
     );
+    assert_eq!(listing(&tmp.path().join("data/mnist")), EXPECTED);
+    assert!(tmp.path().join("run/model.safetensors").is_file());
+    // The second time nothing is downloaded.
+    let run = ffnn(&["train", "--iterations", "1", "--out", "run2"], tmp.path(), &[("FFNN_MIRRORS", "http://127.0.0.1:9/")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("downloading"), "{}", run.stderr);
+}
+
+/// Debian's Fashion-MNIST files, as a mirror would serve them (compressed differently from
+/// Zalando's: only the decompressed content's checksums can agree).
+fn fashion_files(dir: &Path) -> HashMap<String, Vec<u8>> {
+    ffnn_cli::download::FASHION_MNIST_FILES
+        .iter()
+        .map(|(name, _)| (format!("/fashion/{name}.gz"), std::fs::read(dir.join(format!("{name}.gz"))).unwrap()))
+        .collect()
+}
+
+#[test]
+fn fashion_mnist_downloads_by_name_and_trains_from_the_user_data_folder() {
+    let Some(fashion) = fashion_mnist_dir() else { return };
+    let mirror = format!("{}fashion", serve(fashion_files(&fashion)));
+    let tmp = tempfile::tempdir().unwrap();
+    // `ffnn download fashion-mnist` into a folder…
+    let run = ffnn(&["download", "fashion-mnist", "--dir", "fm", "--mirror", &mirror, "--no-builtin-mirrors"], tmp.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.ends_with("Fashion-MNIST is ready in fm\n"), "{}", run.stderr);
+    let split = ffnn::data::load_dataset(&tmp.path().join("fm")).unwrap();
+    assert_eq!((split.class_names.dataset.as_str(), split.class_names.names[7].as_str()), ("Fashion-MNIST", "Sneaker"));
+    // …and `--data fashion-mnist` fetches it into the per-user data folder on first use.
+    let home = tmp.path().join("home");
+    let env = [("XDG_DATA_HOME", home.to_str().unwrap()), ("FFNN_MIRRORS", mirror.as_str())];
+    let run = ffnn(&["train", "--data", "fashion-mnist", "--iterations", "1", "--out", "run", "--json"], tmp.path(), &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(listing(&home.join("ffnn/fashion-mnist")), EXPECTED);
+    let summary: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(summary["dataset"], "Fashion-MNIST");
+    assert_eq!(summary["classes"][0], "T-shirt/top");
 }

@@ -374,3 +374,44 @@ def test_load_dataset_reads_png_trees_folders_and_zips(tmp_path):
     zipped = ffnn.load_dataset(tmp_path / "tree.zip")
     for a, b in zip(zipped, (X_train, y_train, X_test, y_test)):
         np.testing.assert_array_equal(np.sort(a, axis=0), np.sort(b, axis=0))
+
+
+def test_onnx_export_runs_in_onnx_runtime_with_the_same_predictions(mnist, ffnn_command, tmp_path):
+    """`ffnn export --onnx` checked by real ONNX tooling: the onnx checker, then ONNX Runtime on
+    all 10,000 MNIST test images against ffnn's own probabilities (to 1e-5, same classes),
+    and against `ffnn predict --json` on test images written as PNG files."""
+    import onnx
+    import onnxruntime
+
+    _, _, X_test, y_test = mnist
+    run = tmp_path / "run"
+    subprocess.run(
+        [ffnn_command, "train", "--data", mnist_dir(), "--hidden", "64", "--epochs", "1", "--out", run, "--json"],
+        check=True,
+        capture_output=True,
+    )
+    model_file, onnx_file = run / "model.safetensors", tmp_path / "mnist.onnx"
+    subprocess.run([ffnn_command, "export", model_file, "--onnx", onnx_file], check=True, capture_output=True)
+    graph = onnx.load(onnx_file)
+    onnx.checker.check_model(graph, full_check=True)
+    assert [n.op_type for n in graph.graph.node] == ["Gemm", "Relu", "Gemm", "Softmax"]
+    assert graph.opset_import[0].version >= 13
+    session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["class_names"]) == [str(d) for d in range(10)] and meta["dataset"] == "MNIST"
+    P = session.run(["probabilities"], {"input": X_test})[0]
+    ours = ffnn.load(model_file).predict_proba(X_test)
+    assert P.shape == (10000, 10)
+    assert np.abs(P - ours).max() < 1e-5
+    np.testing.assert_array_equal(P.argmax(axis=1), ours.argmax(axis=1))
+    # `ffnn predict` on some of the same images, as PNG files.
+    images = []
+    for i in range(0, 10000, 500):
+        path = tmp_path / f"test{i:05}.png"
+        write_png(path, np.round(X_test[i].reshape(28, 28) * 255).astype(int).tolist())
+        images.append(path)
+    out = subprocess.run([ffnn_command, "predict", "--model", model_file, "--json", *images], capture_output=True, text=True, check=True)
+    for line, i in zip(out.stdout.splitlines(), range(0, 10000, 500)):
+        predicted = json.loads(line)
+        assert predicted["class"] == int(P[i].argmax()) and predicted["name"] == str(predicted["class"])
+        assert np.abs(np.array(predicted["probabilities"]) - P[i]).max() < 1e-5

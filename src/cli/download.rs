@@ -1,13 +1,19 @@
-//! `ffnn download`: MNIST into a folder, with a progress bar and verified checksums.
+//! `ffnn download [mnist|fashion-mnist]`: a dataset into a folder, with a progress bar and
+//! verified checksums.
 
-use crate::download::{MIRRORS, Progress, download_mnist};
+use crate::download::{Downloadable, Progress, download, user_data_dir};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct DownloadArgs {
-    /// Folder to download into [default: $FFNN_DATA, else ./data/mnist].
+    /// The dataset: mnist or fashion-mnist.
+    #[arg(default_value = "mnist", value_parser = ["mnist", "fashion-mnist"], value_name = "DATASET")]
+    pub dataset: String,
+    /// Folder to download into [default for mnist: $FFNN_DATA, else ./data/mnist; for
+    /// fashion-mnist: the per-user data folder, ~/.local/share/ffnn/fashion-mnist, where
+    /// `--data fashion-mnist` looks].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// A mirror to try first (a URL under which the four .gz files sit); may be repeated.
@@ -19,7 +25,7 @@ pub struct DownloadArgs {
 }
 
 /// An indicatif bar per file.
-struct Bar(Option<ProgressBar>);
+pub struct Bar(pub Option<ProgressBar>);
 
 impl Progress for Bar {
     fn start(&mut self, name: &str, _url: &str, total: Option<u64>) {
@@ -45,7 +51,12 @@ impl Progress for Bar {
 }
 
 pub fn run(args: DownloadArgs) -> anyhow::Result<()> {
-    let dir = args.dir.or_else(super::env_data).unwrap_or_else(|| PathBuf::from(super::DEFAULT_DATA));
+    let set = Downloadable::by_id(&args.dataset).expect("the parser allows only known datasets");
+    let dir = match (&args.dir, set.id) {
+        (Some(dir), _) => dir.clone(),
+        (None, "mnist") => super::env_data().unwrap_or_else(|| PathBuf::from(super::DEFAULT_DATA)),
+        (None, id) => user_data_dir().join(id),
+    };
     for m in &args.mirror {
         if !(m.starts_with("http://") || m.starts_with("https://")) {
             return Err(ffnn::Error::invalid(format!("--mirror {m:?}: expected an http:// or https:// URL")).into());
@@ -53,14 +64,14 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<()> {
     }
     let mut mirrors = args.mirror.clone();
     if !args.no_builtin_mirrors {
-        mirrors.extend(MIRRORS.iter().map(|m| m.to_string()));
+        mirrors.extend(set.mirrors());
     }
-    let report = download_mnist(&dir, &mirrors, &mut Bar(None))?;
+    let report = download(set, &dir, &mirrors, &mut Bar(None))?;
     for line in report {
         if line.contains("already present") {
             eprintln!("{line}");
         }
     }
-    eprintln!("MNIST is ready in {}", dir.display());
+    eprintln!("{} is ready in {}", set.name, dir.display());
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod download;
 pub mod eval;
+pub mod export;
 pub mod predict;
 pub mod report;
 pub mod serve;
@@ -31,10 +32,12 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Write RUN_DIR/report.html: settings, results, curves, weights, confusion matrix, mistakes.
     Report(report::ReportArgs),
-    /// Serve a page to draw digits for a model, and its JSON API.
+    /// Serve a page to draw on or upload images to a model, and its JSON API.
     Serve(serve::ServeArgs),
-    /// Download MNIST (checksums verified) into a folder.
+    /// Download MNIST or Fashion-MNIST (checksums verified) into a folder.
     Download(download::DownloadArgs),
+    /// Export a model for other runtimes: an ONNX graph.
+    Export(export::ExportArgs),
     /// Measure speed: GEMM peak, training throughput (optionally against PyTorch), inference.
     Bench(bench::BenchArgs),
 }
@@ -73,13 +76,23 @@ pub fn env_data() -> Option<PathBuf> {
     std::env::var_os("FFNN_DATA").filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
-/// Where the data is: `--data`, else `$FFNN_DATA`, else `./data/mnist`.
+/// Where the data is: `--data` (a path, or the name of a dataset ffnn downloads: `mnist`,
+/// `fashion-mnist`), else `$FFNN_DATA`, else `./data/mnist`. A named dataset lives in the
+/// per-user data folder and, like `./data/mnist` when there is nothing there, is downloaded on
+/// first use (the Keras `load_data()` / torchvision `download=True` convention), with a progress
+/// bar and verified checksums. `$FFNN_DATA` is the user's own place: never downloaded into.
 pub fn resolve_data(flag: Option<&Path>) -> Result<PathBuf, Error> {
+    use crate::download::{Downloadable, user_data_dir};
     if let Some(p) = flag {
-        if !p.exists() {
-            return Err(Error::file(p, "no such file or folder (given with --data)"));
+        if p.exists() {
+            return Ok(p.to_path_buf());
         }
-        return Ok(p.to_path_buf());
+        if let Some(set) = p.to_str().and_then(Downloadable::by_id) {
+            let dir = user_data_dir().join(set.id);
+            fetch_on_first_use(set, &dir)?;
+            return Ok(dir);
+        }
+        return Err(Error::file(p, "no such file or folder (given with --data; or a dataset to download: mnist, fashion-mnist)"));
     }
     if let Some(p) = env_data() {
         if !p.exists() {
@@ -89,17 +102,23 @@ pub fn resolve_data(flag: Option<&Path>) -> Result<PathBuf, Error> {
     }
     let p = PathBuf::from(DEFAULT_DATA);
     let empty = std::fs::read_dir(&p).is_ok_and(|mut entries| entries.next().is_none());
-    if empty {
-        return Err(Error::invalid(format!(
-            "no data: ./{DEFAULT_DATA} is empty; run `ffnn download` to fetch MNIST there, or point --data (or $FFNN_DATA) at a dataset"
-        )));
-    }
-    if !p.exists() {
-        return Err(Error::invalid(format!(
-            "no data: ./{DEFAULT_DATA} does not exist; run `ffnn download` to fetch MNIST there, or point --data (or $FFNN_DATA) at a dataset"
-        )));
+    if !p.exists() || empty {
+        fetch_on_first_use(&crate::download::DOWNLOADABLE[0], &p)?;
     }
     Ok(p)
+}
+
+/// Downloads `set` into `dir` unless its files are there, saying so on stderr first. Offline,
+/// the error is one line: what could not be fetched from where, and how to use files one has.
+fn fetch_on_first_use(set: &crate::download::Downloadable, dir: &Path) -> Result<(), Error> {
+    if set.present_in(dir) {
+        return Ok(());
+    }
+    eprintln!("ffnn: {} is not in {} yet: downloading it there (checksums verified)", set.name, dir.display());
+    crate::download::download(set, dir, &set.mirrors(), &mut download::Bar(None)).map_err(|e| {
+        Error::invalid(format!("{e}; to use {} files you have, point --data (or $FFNN_DATA) at their folder", set.name))
+    })?;
+    Ok(())
 }
 
 /// Sets the thread count for everything ffnn runs in parallel and returns it.
@@ -194,6 +213,7 @@ pub fn main() -> i32 {
         Command::Report(args) => report::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Download(args) => download::run(args),
+        Command::Export(args) => export::run(args),
         Command::Bench(args) => bench::run_cli(args),
     };
     match result {

@@ -15,6 +15,7 @@ pub mod linear;
 pub mod loss;
 pub mod model;
 pub mod model_file;
+pub mod onnx;
 
 pub use activation::{Activation, activation_backward, activation_forward, relu, relu_backward, sigmoid, sigmoid_backward};
 pub use init::{Init, Layer, initialize_parameters};
