@@ -1,4 +1,5 @@
-//! `ffnn export MODEL --onnx FILE`: a model for other runtimes.
+//! `ffnn export MODEL --onnx FILE --html FILE`: a model for other runtimes, and as a one-file
+//! web page.
 
 use clap::Args;
 use ffnn::nn::model_file::load_model_and_classes;
@@ -12,11 +13,19 @@ pub struct ExportArgs {
     /// Write the network as an ONNX graph (opset 13: Gemm, Relu or Sigmoid, Softmax; input
     /// `input` [N, pixels] in [0, 1], output `probabilities` [N, classes]; class names in its
     /// metadata_props).
-    #[arg(long, value_name = "FILE", required = true)]
+    #[arg(long, value_name = "FILE", required_unless_present = "html")]
     pub onnx: Option<PathBuf>,
+    /// Write a self-contained web page with the model inside: the drawing canvas and upload of
+    /// `ffnn serve`, predictions computed in the page (plain JavaScript), no server and no
+    /// request to any host; it works opened from disk.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&args.model).map_err(|e| ffnn::error::io_error(&args.model, e))?;
+    let accuracy =
+        ffnn::nn::model_file::read_metadata(&bytes).ok().and_then(|m| m.get("ffnn.test_accuracy").and_then(|a| a.parse().ok()));
     let (model, classes) = load_model_and_classes(&args.model)?;
     if let Some(path) = &args.onnx {
         ffnn::atomic_file::write_atomic(path, &ffnn::nn::onnx::onnx_bytes(&model, &classes))?;
@@ -27,6 +36,10 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             ffnn::nn::onnx::OPSET,
             classes.names.join(", ")
         );
+    }
+    if let Some(path) = &args.html {
+        ffnn::atomic_file::write_atomic(path, crate::serve::demo_page(&model, &classes, accuracy).as_bytes())?;
+        eprintln!("wrote {} (open it in a browser: no server needed)", path.display());
     }
     Ok(())
 }

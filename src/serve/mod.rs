@@ -67,6 +67,27 @@ pub fn model_card(model: &Model, classes: &Classes, test_accuracy: Option<f32>) 
     })
 }
 
+/// The page with `model` inside it, for `ffnn export --html`: one self-contained file that works
+/// opened from disk, with no server. The page is [`INDEX_HTML`] itself (the same canvas, upload
+/// and preprocessing); a script before its own sets `window.FFNN_MODEL` to the model card and
+/// each layer's `W` and `b` (base64 of little-endian `f32`), and the page then computes its
+/// predictions in JavaScript instead of asking `/api/predict`.
+pub fn demo_page(model: &Model, classes: &Classes, test_accuracy: Option<f32>) -> String {
+    let b64 = |values: &[f32]| {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let layers: Vec<Value> = model
+        .layers
+        .iter()
+        .map(|l| json!({ "rows": l.weight.rows, "cols": l.weight.cols, "w": b64(&l.weight.data), "b": b64(&l.bias) }))
+        .collect();
+    let embedded = json!({ "card": model_card(model, classes, test_accuracy), "layers": layers });
+    // `<` escaped inside the JSON, so no class name can close the script element.
+    let script = format!("<script>window.FFNN_MODEL = {};</script>\n<script>", embedded.to_string().replace('<', "\\u003c"));
+    INDEX_HTML.replacen("<script>", &script, 1)
+}
+
 /// The router serving `model`, whose classes are `classes`.
 pub fn router(model: Model, classes: Classes, test_accuracy: Option<f32>) -> Router {
     let card = model_card(&model, &classes, test_accuracy);
