@@ -464,6 +464,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         params = {k: v for k, v in self.get_params().items() if _json_value(v)}
         metadata = {
             _CLASSES_KEY: json.dumps([_plain(c) for c in self.classes_]),
+            # What the ffnn command shows for each class (eval, predict, serve, export).
+            "ffnn.class_names": json.dumps([str(_plain(c)) for c in self.classes_]),
             _PARAMS_KEY: json.dumps(params),
             _N_ITER_KEY: str(self.n_iter_),
         }
@@ -553,8 +555,8 @@ def _json_value(value):
 
 def load(path):
     """An ``MLPClassifier`` from a model file: one written by ``MLPClassifier.save`` (classes and
-    parameters as saved) or by ``ffnn train`` (classes 0, 1, …; parameters from the network's
-    shape). It predicts at once; ``partial_fit`` continues it with a fresh optimizer state."""
+    parameters as saved) or by ``ffnn train`` (classes by their names — ``"T-shirt/top"``, … for
+    Fashion-MNIST — or 0, 1, … for numbered classes; parameters from the network's shape). It predicts at once; ``partial_fit`` continues it with a fresh optimizer state."""
     path = os.fspath(path)
     metadata = _ffnn.read_metadata(path)
     sizes = [int(s) for s in metadata["ffnn.sizes"].split(",")]
@@ -572,7 +574,15 @@ def load(path):
     estimator._check_params()
     # The configuration partial_fit would continue with; 200 rows make batch_size="auto" its usual 200.
     estimator._run = _ffnn.Run.from_model_file(path, estimator._config(200, estimator._seed(), open_ended=True))
-    classes = json.loads(metadata[_CLASSES_KEY]) if _CLASSES_KEY in metadata else list(range(sizes[-1]))
+    # Saved from Python: the labels as they were; from `ffnn train`: the class names, unless
+    # they are just the numbers 0, 1, … (then ints, as the labels were).
+    names = json.loads(metadata.get("ffnn.class_names", "[]"))
+    if _CLASSES_KEY in metadata:
+        classes = json.loads(metadata[_CLASSES_KEY])
+    elif names and names != [str(c) for c in range(len(names))]:
+        classes = names
+    else:
+        classes = list(range(sizes[-1]))
     if len(classes) != sizes[-1]:
         raise ValueError(f"{path}: {len(classes)} class names for a model of {sizes[-1]} classes")
     estimator.classes_ = np.array(classes)

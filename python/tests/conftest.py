@@ -23,6 +23,16 @@ def mnist_dir():
     pytest.skip("no MNIST data (set FFNN_DATA)")
 
 
+def fashion_dir():
+    """Debian's Fashion-MNIST (package dataset-fashion-mnist): required when CI is set."""
+    path = pathlib.Path("/usr/share/datasets/fashion-mnist")
+    if (path / "train-images-idx3-ubyte.gz").exists():
+        return path
+    if os.environ.get("CI"):
+        pytest.fail("Fashion-MNIST is missing (apt-get install dataset-fashion-mnist)")
+    pytest.skip("no Fashion-MNIST")
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """(X_train, y_train, X_test, y_test) of the real MNIST, float32 pixels in [0, 1]."""

@@ -17,7 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import ffnn
-from conftest import ROOT, blobs, mnist_dir
+from conftest import ROOT, blobs, fashion_dir, mnist_dir
 
 
 def test_string_labels_tabular_features_and_sklearn_attributes():
@@ -415,3 +415,28 @@ def test_onnx_export_runs_in_onnx_runtime_with_the_same_predictions(mnist, ffnn_
         predicted = json.loads(line)
         assert predicted["class"] == int(P[i].argmax()) and predicted["name"] == str(predicted["class"])
         assert np.abs(np.array(predicted["probabilities"]) - P[i]).max() < 1e-5
+
+
+def test_class_names_cross_between_python_and_the_command(ffnn_command, tmp_path):
+    """A Python model with string labels shows them in `ffnn predict`; a model `ffnn train`
+    wrote for Fashion-MNIST loads with its class names as classes_."""
+    fashion = fashion_dir()
+    X_train, y_train, X_test, y_test = ffnn.load_dataset(fashion)
+    run = tmp_path / "run"
+    subprocess.run(
+        [ffnn_command, "train", "--data", fashion, "--hidden", "32", "--iterations", "200", "--out", run, "--json"],
+        check=True,
+        capture_output=True,
+    )
+    m = ffnn.load(run / "model.safetensors")
+    assert list(m.classes_)[:2] == ["T-shirt/top", "Trouser"] and m.classes_[9] == "Ankle boot"
+    assert set(m.predict(X_test[:50])) <= set(m.classes_)
+    # From Python with names: the command shows them.
+    names = np.array(["top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"])
+    p = ffnn.MLPClassifier(hidden_layer_sizes=(16,), max_iter=1, random_state=0).fit(X_train[:2000], names[y_train[:2000]])
+    p.save(tmp_path / "named.safetensors")
+    image = tmp_path / "one.png"
+    write_png(image, np.round(X_test[0].reshape(28, 28) * 255).astype(int).tolist())
+    out = subprocess.run([ffnn_command, "predict", "--model", tmp_path / "named.safetensors", "--json", image], capture_output=True, text=True, check=True)
+    predicted = json.loads(out.stdout)
+    assert predicted["name"] == p.predict(X_test[:1])[0] == p.classes_[predicted["class"]]
