@@ -33,7 +33,7 @@ pub fn write_run_files(
     crate::plot::plot_history(history, Some(&summary.config), run_dir)?;
     let mut model_meta = data.class_names.to_metadata();
     if let Some(accuracy) = summary.test_accuracy {
-        model_meta.insert("ffnn.test_accuracy".to_string(), format!("{accuracy}"));
+        model_meta.insert(ffnn::nn::model_file::TEST_ACCURACY_KEY.to_string(), format!("{accuracy}"));
     }
     save_model(model, &run_dir.join(run_dir::MODEL), &model_meta)?;
     crate::plot::write_weight_image(model, &run_dir.join("weights.png"))?;

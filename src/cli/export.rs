@@ -2,7 +2,6 @@
 //! web page.
 
 use clap::Args;
-use ffnn::nn::model_file::load_model_and_classes;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -23,10 +22,7 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let bytes = std::fs::read(&args.model).map_err(|e| ffnn::error::io_error(&args.model, e))?;
-    let accuracy =
-        ffnn::nn::model_file::read_metadata(&bytes).ok().and_then(|m| m.get("ffnn.test_accuracy").and_then(|a| a.parse().ok()));
-    let (model, classes) = load_model_and_classes(&args.model)?;
+    let (model, classes, accuracy) = super::load_served_model(&args.model)?;
     if let Some(path) = &args.onnx {
         ffnn::atomic_file::write_atomic(path, &ffnn::nn::onnx::onnx_bytes(&model, &classes))?;
         eprintln!(

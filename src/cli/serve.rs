@@ -1,8 +1,7 @@
 //! `ffnn serve`: the drawing page and JSON API for a saved model.
 
 use clap::Args;
-use ffnn::error::{Error, io_error};
-use ffnn::nn::model_file::{model_from_bytes, read_metadata};
+use ffnn::error::Error;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -16,11 +15,7 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let bytes = std::fs::read(&args.model).map_err(|e| io_error(&args.model, e))?;
-    let model = model_from_bytes(&bytes).map_err(|e| e.in_file(&args.model))?;
-    let metadata = read_metadata(&bytes).unwrap_or_default();
-    let accuracy = metadata.get("ffnn.test_accuracy").and_then(|a| a.parse().ok());
-    let classes = ffnn::data::Classes::from_metadata(&metadata, model.classes());
+    let (model, classes, accuracy) = super::load_served_model(&args.model)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.addr)

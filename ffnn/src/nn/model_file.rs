@@ -138,6 +138,9 @@ pub fn model_from_bytes(bytes: &[u8]) -> Result<Model> {
     Ok(Model { layers, activation, input_shape })
 }
 
+/// The metadata key of the test accuracy the run that wrote a model file reached.
+pub const TEST_ACCURACY_KEY: &str = "ffnn.test_accuracy";
+
 /// Loads a model file.
 pub fn load_model(path: &Path) -> Result<Model> {
     Ok(load_model_and_classes(path)?.0)
