@@ -266,7 +266,11 @@ fn missing_arguments_are_named_in_one_line() {
         ),
         (
             &["download", "--no-builtin-mirrors"],
-            "error: the following required arguments were not provided: --mirror <URL> (usage: ffnn download --mirror <URL> --no-builtin-mirrors)",
+            "error: the following required arguments were not provided: --mirror <URL> (usage: ffnn download --mirror <URL> --no-builtin-mirrors [DATASET])",
+        ),
+        (
+            &["export", "model.safetensors"],
+            "error: the following required arguments were not provided: <--onnx <FILE>|--html <FILE>> (usage: ffnn export <--onnx <FILE>|--html <FILE>> <MODEL>)",
         ),
     ];
     for (args, expected) in cases {

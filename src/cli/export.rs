@@ -5,6 +5,7 @@ use clap::Args;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("format").required(true).multiple(true).args(["onnx", "html"])))]
 pub struct ExportArgs {
     /// Model file (model.safetensors of a run folder).
     #[arg(value_name = "MODEL")]
@@ -12,7 +13,7 @@ pub struct ExportArgs {
     /// Write the network as an ONNX graph (opset 13: Gemm, Relu or Sigmoid, Softmax; input
     /// `input` [N, pixels] in [0, 1], output `probabilities` [N, classes]; class names in its
     /// metadata_props).
-    #[arg(long, value_name = "FILE", required_unless_present = "html")]
+    #[arg(long, value_name = "FILE")]
     pub onnx: Option<PathBuf>,
     /// Write a self-contained web page with the model inside: the drawing canvas and upload of
     /// `ffnn serve`, predictions computed in the page (plain JavaScript), no server and no
