@@ -250,7 +250,7 @@ fn validation_splits_that_leave_too_little_are_refused() {
 #[test]
 fn missing_arguments_are_named_in_one_line() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["eval"],
             "error: the following required arguments were not provided: --model <FILE> (usage: ffnn eval --model <FILE>)",
