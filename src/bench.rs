@@ -113,8 +113,8 @@ pub const CONFIGS: [(&str, &[&str]); 3] = [
     ),
 ];
 
-/// Flags that switch off everything a preset may add.
-const PLAIN: [&str; 10] = [
+/// Flags that switch off everything a preset may add (the last, `--activation`, takes `relu`).
+pub const PLAIN: [&str; 10] = [
     "--lr-schedule",
     "constant",
     "--dropout",

@@ -15,6 +15,7 @@ pub mod bench;
 pub mod cli;
 pub mod download;
 pub mod plot;
+pub mod profile;
 pub mod report;
 pub mod run_files;
 pub mod serve;

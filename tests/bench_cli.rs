@@ -34,3 +34,25 @@ fn the_benchmark_runs_every_config_repeatedly() {
     assert_eq!(configs, ["softmax", "mlp", "wide"]);
     assert!(report["training"].as_array().unwrap().iter().all(|t| t["seconds_per_epoch"].as_f64().unwrap() > 0.0));
 }
+
+#[test]
+fn the_profile_splits_an_epoch_of_every_config_into_its_parts() {
+    let Some(mnist) = mnist_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["bench", "--profile", "--data", mnist.to_str().unwrap(), "--threads", "1", "--json-out", "p.json"];
+    let run = ffnn(&args, tmp.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let profiles: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("p.json")).unwrap()).unwrap();
+    let configs: Vec<&str> = profiles.as_array().unwrap().iter().map(|p| p["config"].as_str().unwrap()).collect();
+    assert_eq!(configs, ["softmax", "mlp", "wide"]);
+    for p in profiles.as_array().unwrap() {
+        let parts = p["parts"].as_array().unwrap();
+        assert_eq!(parts.len(), 11);
+        let share: f64 = parts.iter().map(|r| r["share"].as_f64().unwrap()).sum();
+        assert!((share - 1.0).abs() < 1e-9);
+        // One epoch of each config is past the seed's 90% (softmax regression) or near it.
+        assert!(p["test_accuracy"].as_f64().unwrap() > 0.89, "{}", p["config"]);
+    }
+    // The table on stdout names every part.
+    assert!(run.stdout.contains("| first layer backward, dW₁ = Xᵀ·dZ₁, db₁ |"), "{}", run.stdout);
+}

@@ -27,6 +27,11 @@ pub struct BenchArgs {
     /// Only the training part (no GEMM peak, no inference).
     #[arg(long)]
     pub training_only: bool,
+    /// Instead of the rest: one epoch of each config with its training step split into parts
+    /// (gather, non-zero lists, each product, activations, loss, optimizer, evaluation), each
+    /// with its time and achieved GFLOP/s or GB/s beside the machine's limit.
+    #[arg(long)]
+    pub profile: bool,
     /// Instead of the rest: load-test `POST /api/predict` of an `ffnn serve` for this model
     /// (started here, on loopback).
     #[arg(long, value_name = "MODEL")]
@@ -66,6 +71,9 @@ pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
         threads = vec![1, ffnn::parallel::available_cores()];
         threads.dedup();
     }
+    if args.profile {
+        return profile(&data, &threads, &args.json_out);
+    }
     let options = BenchOptions {
         exe: std::env::current_exe()?,
         data,
@@ -79,5 +87,42 @@ pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
     write_json(&report, &args.json_out)?;
     println!("{}", to_markdown(&report));
     eprintln!("wrote {}", args.json_out.display());
+    Ok(())
+}
+
+/// `ffnn bench --profile`: the benchmark's configs, one epoch each at each thread count.
+fn profile(data: &std::path::Path, threads: &[usize], json_out: &std::path::Path) -> anyhow::Result<()> {
+    use clap::Parser;
+    /// The `train` flags of a benchmark config, parsed as `ffnn train` parses them.
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        args: super::train::TrainArgs,
+    }
+    let split = ffnn::data::load_dataset(data)?;
+    let mut profiles = vec![];
+    for &t in threads {
+        let cores = ffnn::parallel::usable_cores();
+        if t > cores {
+            return Err(ffnn::Error::invalid(format!("--threads {t}: this machine has {cores} cores")).into());
+        }
+        ffnn::parallel::with_threads(t, || -> anyhow::Result<()> {
+            let limits = crate::profile::measure_limits();
+            eprintln!("{t} thread(s): GEMM {:.1} GFLOP/s, memory copy {:.1} GB/s", limits.gemm_gflops, limits.copy_gb_per_s);
+            for (name, flags) in crate::bench::CONFIGS {
+                let mut argv = vec!["train"];
+                argv.extend(flags.iter().copied());
+                argv.extend(crate::bench::PLAIN.iter().copied());
+                argv.push("relu");
+                let config = Flags::try_parse_from(argv)?.args.config()?;
+                let (p, _) = crate::profile::profile_epoch(name, &split.train, &split.test, &config, limits)?;
+                println!("{}", crate::profile::to_markdown(&p));
+                profiles.push(p);
+            }
+            Ok(())
+        })?;
+    }
+    ffnn::atomic_file::write_atomic(json_out, serde_json::to_string_pretty(&profiles)?.as_bytes())?;
+    eprintln!("wrote {}", json_out.display());
     Ok(())
 }

@@ -62,6 +62,7 @@ pub fn input_linear_forward(x: &Matrix, sparse: &mut SparseInput, w: &Matrix, b:
 /// comes before the input). When the forward pass read `X` by its non-zero pixels, row `p` of
 /// `dW₁` sums `dZ₁`'s rows over the samples whose pixel `p` is not 0, from `Xᵀ` in `sparse`.
 pub fn input_linear_backward(x: &Matrix, sparse: &SparseInput, dz: &Matrix, dw: &mut Matrix, db: &mut [f32]) {
+    assert!(!sparse.forward_only, "input_linear_backward: the forward pass was made for evaluation only (no Xᵀ)");
     if sparse.in_use {
         csr_matmul(&sparse.x_t, dz, None, dw);
     } else {
@@ -83,6 +84,9 @@ pub struct SparseInput {
     /// depend on the other rows of a batch, see [`super::predict_in_blocks`]); `None` decides
     /// by density.
     pub force: Option<bool>,
+    /// Set for forward passes that no backward pass follows (evaluation, prediction): `Xᵀ`,
+    /// which only `dW₁` needs, is not built (a tenth of an evaluation's time for MNIST).
+    pub forward_only: bool,
 }
 
 impl SparseInput {
@@ -98,7 +102,7 @@ impl SparseInput {
         }
         self.x.fill_from_dense(x);
         self.in_use = self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY);
-        if self.in_use {
+        if self.in_use && !self.forward_only {
             self.x_t.fill_transpose_of(&self.x);
         }
         self.in_use

@@ -287,6 +287,7 @@ fn l2_penalty(model: &Model, l2: f32, grads: &mut Gradients) -> f32 {
 /// accuracy: the fraction of rows whose most probable class is the label.
 pub fn predict(model: &Model, x: &Matrix, y: Option<&[u8]>) -> (Matrix, Option<f32>) {
     let mut state = ModelState::default();
+    state.sparse_input.forward_only = true;
     let mut p = Matrix::default();
     softmax(model_forward(model, x, &mut state), &mut p);
     let accuracy = y.map(|y| accuracy(&p, y));
@@ -305,6 +306,7 @@ pub fn predict_in_blocks(model: &Model, values: &[f32], rows: usize) -> Matrix {
     let non_zero = values.iter().filter(|&&v| v != 0.0).count();
     let mut state = ModelState::default();
     state.sparse_input.force = Some(non_zero as f32 <= crate::sparse::MAX_DENSITY * values.len() as f32);
+    state.sparse_input.forward_only = true;
     let classes = model.classes();
     let mut out = Matrix::zeros(rows, classes);
     let mut x = Matrix::zeros(PREDICT_BLOCK, width);
