@@ -176,6 +176,8 @@ pub enum PresetName {
     Wide,
     /// 784-800-800-10 with augmentation: the most accurate.
     Best,
+    /// 784-256-128-10, 3 epochs of one-cycle Adam: 98% in under a second.
+    Fast,
 }
 
 impl PresetName {
@@ -186,6 +188,7 @@ impl PresetName {
             PresetName::Mlp => Preset::Mlp,
             PresetName::Wide => Preset::Wide,
             PresetName::Best => Preset::Best,
+            PresetName::Fast => Preset::Fast,
         }
     }
 }

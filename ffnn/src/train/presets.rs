@@ -24,6 +24,10 @@ pub enum Preset {
     /// epochs), label smoothing 0.05, batch 128, every batch distorted (affine + elastic),
     /// 128 epochs (8–10 minutes on 2 cores; the first cycle ends after 2–2.5).
     Best,
+    /// The shortest training to 98% on MNIST: 784-256-128-10 ReLU, He init, Adam α = 6e-3 on a
+    /// one-cycle schedule (20% warm-up), batch 128, no regularization, 3 epochs (under a second
+    /// on 2 cores).
+    Fast,
 }
 
 impl Preset {
@@ -34,6 +38,7 @@ impl Preset {
             Preset::Mlp => "mlp",
             Preset::Wide => "wide",
             Preset::Best => "best",
+            Preset::Fast => "fast",
         }
     }
 
@@ -108,6 +113,25 @@ impl Preset {
                 batch_size: 128,
                 length: Length::Epochs(128),
                 eval_every: 469,
+                ..base
+            },
+            // Chosen on a 5000-image validation split (`--val 5000`; Adam, one-cycle with 20%
+            // warm-up, batch 128, no regularization; validation accuracy, training seconds on 2
+            // threads): 256-128 α = 4e-3 3 epochs 97.84% 0.62 s; α = 6e-3 97.86% 0.63 s;
+            // α = 8e-3 97.80%; α = 6e-3 2 epochs 97.40% 0.42 s; batch 256 97.74% 0.58 s;
+            // 4 epochs 97.86% 0.84 s; 512 α = 6e-3 97.90% 0.82 s; 800 97.82% 0.99 s; 512-256
+            // 97.88% 1.41 s. The split's images are harder than the test set's (the test
+            // accuracies of the same runs were 0.2–0.5% higher): it ranks, the test set measures.
+            Preset::Fast => TrainConfig {
+                hidden: vec![256, 128],
+                activation: Activation::Relu,
+                init: Init::He,
+                optimizer: Optimizer::adam(),
+                learning_rate: 6e-3,
+                schedule: Schedule::OneCycle { warmup_fraction: 0.2 },
+                batch_size: 128,
+                length: Length::Epochs(3),
+                eval_every: 0,
                 ..base
             },
         }
