@@ -157,3 +157,15 @@ fn same_seed_gives_bit_identical_runs_on_any_thread_count() {
     let c = train("c", "8", "2");
     assert!(a.0 != c.0, "another seed gives another run");
 }
+
+#[test]
+fn the_fast_preset_reaches_98_percent_in_three_epochs() {
+    let Some(mnist) = mnist_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = ffnn(&["train", "--preset", "fast", "--data", mnist.to_str().unwrap(), "--out", "run", "--json"], tmp.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!((summary["preset"].as_str(), summary["epochs"].as_f64()), (Some("fast"), Some(3.0)));
+    let accuracy = summary["test_accuracy"].as_f64().unwrap();
+    assert!(accuracy >= 0.98, "fast: {accuracy}");
+}
