@@ -164,7 +164,7 @@ fn unknown_or_bad_flag_values() {
         ),
         (
             &["train", "--preset", "huge"],
-            "error: invalid value 'huge' for '--preset <PRESET>' [possible values: one-layer, mlp, wide, best]",
+            "error: invalid value 'huge' for '--preset <PRESET>' [possible values: one-layer, mlp, wide, best, fast, best-short]",
         ),
         (
             &["train", "--hidden", "256,x"],
