@@ -94,7 +94,7 @@ impl Table {
 
     /// Row `i`.
     pub fn row(&self, i: usize) -> &[f32] {
-        &self.values[i * self.width..(i + 1) * self.width]
+        self.view().row(i)
     }
 
     /// The table as a [`TableView`] of its storage.
@@ -109,9 +109,10 @@ impl Table {
     }
 }
 
+/// A table is read through its view: one implementation of the rows and their gathering.
 impl Samples for Table {
     fn len(&self) -> usize {
-        self.labels.len()
+        self.view().len()
     }
 
     fn features(&self) -> usize {
@@ -119,7 +120,7 @@ impl Samples for Table {
     }
 
     fn labels(&self) -> &[u8] {
-        &self.labels
+        self.view().labels
     }
 
     fn classes(&self) -> usize {
@@ -151,9 +152,9 @@ pub struct TableView<'a> {
     pub image_shape: Option<(usize, usize)>,
 }
 
-impl TableView<'_> {
+impl<'a> TableView<'a> {
     /// Row `i`.
-    pub fn row(&self, i: usize) -> &[f32] {
+    pub fn row(&self, i: usize) -> &'a [f32] {
         &self.values[i * self.width..(i + 1) * self.width]
     }
 }
