@@ -124,10 +124,7 @@ fn fetch_on_first_use(set: &crate::download::Downloadable, dir: &Path) -> Result
 /// A model file's network, classes and the test accuracy its run recorded (`ffnn.test_accuracy`,
 /// written by `ffnn train`), for the commands that show a model: `serve` and `export`.
 pub fn load_served_model(path: &Path) -> Result<(ffnn::nn::Model, ffnn::data::Classes, Option<f32>), Error> {
-    use ffnn::nn::model_file::{model_from_bytes, read_metadata};
-    let bytes = std::fs::read(path).map_err(|e| ffnn::error::io_error(path, e))?;
-    let model = model_from_bytes(&bytes).map_err(|e| e.in_file(path))?;
-    let metadata = read_metadata(&bytes).unwrap_or_default();
+    let (model, metadata) = ffnn::nn::model_file::load_model_with_metadata(path)?;
     let accuracy = metadata.get(ffnn::nn::model_file::TEST_ACCURACY_KEY).and_then(|a| a.parse().ok());
     let classes = ffnn::data::Classes::from_metadata(&metadata, model.classes());
     Ok((model, classes, accuracy))

@@ -149,9 +149,15 @@ pub fn load_model(path: &Path) -> Result<Model> {
 /// Loads a model file with what its metadata says of the classes (their names and the
 /// dataset's; numbers when the file does not say, as files written before names were kept).
 pub fn load_model_and_classes(path: &Path) -> Result<(Model, crate::data::Classes)> {
+    let (model, metadata) = load_model_with_metadata(path)?;
+    let classes = crate::data::Classes::from_metadata(&metadata, model.classes());
+    Ok((model, classes))
+}
+
+/// Loads a model file with all the string metadata of its header, the file read once.
+pub fn load_model_with_metadata(path: &Path) -> Result<(Model, HashMap<String, String>)> {
     let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
     let model = model_from_bytes(&bytes).map_err(|e| e.in_file(path))?;
     let metadata = read_metadata(&bytes).map_err(|e| e.in_file(path))?;
-    let classes = crate::data::Classes::from_metadata(&metadata, model.classes());
-    Ok((model, classes))
+    Ok((model, metadata))
 }
