@@ -252,9 +252,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         side = math.isqrt(features)
         return (side, side) if side * side == features else None
 
+    def _batch_size(self, n_samples):
+        """Rows per mini-batch for `n_samples` rows: 'auto' is min(200, n), larger is cut to n."""
+        return min(200, n_samples) if self.batch_size == "auto" else int(min(self.batch_size, n_samples))
+
     def _config(self, n_samples, seed, open_ended=False):
         """The library's TrainConfig (as JSON) for these parameters and `n_samples` rows."""
-        batch_size = min(200, n_samples) if self.batch_size == "auto" else int(min(self.batch_size, n_samples))
+        batch_size = self._batch_size(n_samples)
         if self.solver == "adam":
             optimizer = {"kind": "adam", "beta1": float(self.beta_1), "beta2": float(self.beta_2), "eps": float(self.epsilon)}
         elif self.momentum > 0:
@@ -404,11 +408,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     # ----- prediction -------------------------------------------------------------------
 
-    def predict_proba(self, X):
-        """Class probabilities, n_samples × n_classes (float64, in the order of ``classes_``)."""
+    def _probabilities(self, X):
+        """The network's float32 class probabilities for `X`, checked as every prediction is."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float32, order="C", accept_sparse=False, ensure_all_finite=False)
-        return self._run.predict_proba(X, self._threads()).astype(np.float64)
+        return self._run.predict_proba(X, self._threads())
+
+    def predict_proba(self, X):
+        """Class probabilities, n_samples × n_classes (float64, in the order of ``classes_``)."""
+        return self._probabilities(X).astype(np.float64)
 
     def predict_log_proba(self, X):
         """The logarithm of :meth:`predict_proba`."""
@@ -417,9 +425,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """The most probable class of each row of ``X``."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float32, order="C", accept_sparse=False, ensure_all_finite=False)
-        return self.classes_[np.argmax(self._run.predict_proba(X, self._threads()), axis=1)]
+        probabilities = self._probabilities(X)  # first: it refuses an unfitted estimator
+        return self.classes_[np.argmax(probabilities, axis=1)]
 
     # ----- the fitted network -----------------------------------------------------------
 
@@ -499,7 +506,7 @@ class _Progress:
         """Records an epoch; returns whether to stop."""
         e = self.estimator
         if e.alpha > 0:
-            batch = min(200, self.n_samples) if e.batch_size == "auto" else min(e.batch_size, self.n_samples)
+            batch = e._batch_size(self.n_samples)
             squares = sum(float(np.dot(w.ravel(), w.ravel())) for w, _ in run.layers())
             loss += 0.5 * e.alpha * squares * math.ceil(self.n_samples / batch) / self.n_samples
         self.loss_curve.append(float(loss))
