@@ -18,7 +18,7 @@ use ffnn::nn::{
 use ffnn::optim::{Optimizer, update_parameters};
 use ffnn::sparse::csr_matmul;
 use ffnn::tensor::Matrix;
-use ffnn::train::{Checkpoint, TrainConfig, evaluate, initialize_run};
+use ffnn::train::{Checkpoint, TrainConfig, evaluate, gather_batch, initialize_run};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -55,8 +55,8 @@ const PARTS: [Part; 11] = [
 impl Part {
     fn name(self) -> &'static str {
         match self {
-            Part::Gather => "gather the batch (pixels ÷ 255)",
-            Part::SparseBuild => "list the batch's non-zero pixels (X and Xᵀ)",
+            Part::Gather => "gather the batch: X by its non-zero pixels from the bytes (or dense, ÷ 255)",
+            Part::SparseBuild => "list the transpose Xᵀ (and X of a dense batch)",
             Part::FirstForward => "first layer forward, X·W₁ + b₁",
             Part::Forward => "other layers forward, A·W + b (GEMM)",
             Part::Activations => "activations h(Z)",
@@ -182,28 +182,37 @@ pub fn profile_epoch(
     for (iteration, batch) in batches.iter().enumerate() {
         run.optimizer.learning_rate = config.schedule.learning_rate(config.learning_rate, iteration, per_epoch, per_epoch);
         let mut clock = Instant::now();
-        train.gather(batch, &mut x, &mut y);
-        lap(Part::Gather, &mut clock);
-        let n = x.rows as f64;
-        work.bytes[Part::Gather as usize] += n * x.cols as f64 * 4.0;
-
-        // model_forward, layer by layer; the first layer takes the sparse path when
-        // input_linear_forward would (see `ffnn::nn::linear`).
+        // model_forward's first layer takes the sparse path when input_linear_forward would
+        // (see `ffnn::nn::linear`): the batch is listed straight from the dataset's bytes as
+        // train_model lists it, or gathered and then listed.
         let model = &run.model;
         let first = &model.layers[0];
-        let sparse_path = first.outputs() >= ffnn::sparse::MIN_OUTPUTS && {
+        let listed = gather_batch(train, batch, first.outputs(), &mut x, &mut y, &mut sparse);
+        sparse.listed = false;
+        lap(Part::Gather, &mut clock);
+        let n = y.len() as f64;
+        let inputs = first.inputs() as f64;
+        // Listed: the bytes read and (index, value) pairs written; else the f32 batch written.
+        work.bytes[Part::Gather as usize] +=
+            if listed { n * inputs + 8.0 * sparse.x.entries.len() as f64 } else { 4.0 * n * inputs };
+
+        let dense_listed = !listed && first.outputs() >= ffnn::sparse::MIN_OUTPUTS && {
             sparse.x.fill_from_dense(&x);
             sparse.x.density() <= ffnn::sparse::MAX_DENSITY
         };
+        let sparse_path = listed || dense_listed;
         if sparse_path {
             sparse.x_t.fill_transpose_of(&sparse.x);
         }
         sparse.in_use = sparse_path;
         lap(Part::SparseBuild, &mut clock);
         let nnz = sparse.x.entries.len() as f64;
-        if first.outputs() >= ffnn::sparse::MIN_OUTPUTS {
-            // The dense batch read, and X and Xᵀ written as (index, value) pairs.
-            work.bytes[Part::SparseBuild as usize] += n * x.cols as f64 * 4.0 + if sparse_path { 16.0 * nnz } else { 0.0 };
+        // The dense batch read (when it was gathered), and Xᵀ (and X) written as (index, value) pairs.
+        if !listed && first.outputs() >= ffnn::sparse::MIN_OUTPUTS {
+            work.bytes[Part::SparseBuild as usize] += 4.0 * n * inputs + if sparse_path { 8.0 * nnz } else { 0.0 };
+        }
+        if sparse_path {
+            work.bytes[Part::SparseBuild as usize] += 16.0 * nnz;
         }
         if sparse_path {
             csr_matmul(&sparse.x, &first.weight, Some(&first.bias), &mut outputs[0]);

@@ -11,7 +11,7 @@ use ffnn::optim::{Optimizer, OptimizerState, update_parameters};
 use ffnn::parallel::{for_each_chunk_mut, for_each_mut, for_each_range, for_each_zip_mut, with_threads};
 use ffnn::sparse::{Csr, csr_matmul, csr_matmul_reference};
 use ffnn::tensor::Matrix;
-use ffnn::train::{Length, TrainConfig, evaluate, train_model};
+use ffnn::train::{Length, TrainConfig, evaluate, gather_batch, train_model};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -175,6 +175,62 @@ proptest! {
         prop_assert_eq!(&fast.data, &one_thread.data, "{}×{}×{} on {} threads vs 1", m, k, n, t);
         csr_matmul_reference(&a, &b, bias, &mut slow);
         prop_assert!(worst(&fast.data, &slow.data) <= 1e-5 * (k as f32).sqrt() * 4.0 + 1e-6);
+    }
+
+    /// A matrix listed straight from rows of bytes is the one listed from the same bytes scaled
+    /// to `f32` (the dataset's gather), entry for entry, on any shape and thread count: rows
+    /// shorter and longer than the lister's pieces of 256 bytes, widths not a multiple of 8.
+    #[test]
+    fn listing_bytes_matches_listing_the_scaled_matrix(rows in size(), cols in size(), t in threads(), density in prop::sample::select(vec![0.0, 0.05, 0.2, 0.5, 1.0]), seed in any::<u64>()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let rows = rows.min(2_000_000 / cols);
+        let bytes: Vec<u8> = (0..rows * cols).map(|_| if rng.random_bool(density) { rng.random_range(1..=255) } else { 0 }).collect();
+        let scaled = Matrix::from_vec(rows, cols, bytes.iter().map(|&b| b as f32 * ffnn::data::PIXEL_SCALE).collect());
+        let (mut listed, mut expected) = (Csr::default(), Csr::default());
+        // Refilled twice, so the second listing reuses the first one's buffers.
+        let row = |i: usize| &bytes[i * cols..(i + 1) * cols];
+        with_threads(t, || {
+            listed.fill_from_bytes(rows, cols, &row, ffnn::data::PIXEL_SCALE);
+            listed.fill_from_bytes(rows, cols, &row, ffnn::data::PIXEL_SCALE);
+        });
+        with_threads(1, || expected.fill_from_dense(&scaled));
+        prop_assert_eq!(listed, expected, "{}×{} at {} on {} threads", rows, cols, density, t);
+    }
+
+    /// A training step on a batch listed straight from the dataset's bytes (`gather_batch`)
+    /// computes the bits the step on the gathered `f32` batch computes: logits and gradients.
+    #[test]
+    fn a_listed_batch_trains_the_same_bits_as_a_gathered_one(batch in 1usize..=300, hidden in size(), t in threads(), seed in any::<u64>()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (height, width, classes, samples) = (12, 11, 7, 400);
+        let data = Dataset {
+            images: (0..samples * height * width).map(|_| if rng.random_bool(0.2) { rng.random() } else { 0 }).collect(),
+            labels: (0..samples).map(|_| rng.random_range(0..classes) as u8).collect(),
+            height,
+            width,
+        };
+        let model = Model::new(&[height * width, hidden.min(300), classes], Activation::Relu, Init::He, &mut rng);
+        let indices: Vec<usize> = (0..batch).map(|_| rng.random_range(0..samples)).collect();
+        let step = |listing: bool| {
+            let (mut x, mut y, mut state, mut grads) = (Matrix::default(), Vec::new(), ModelState::default(), Gradients::for_model(&model));
+            let listed = if listing {
+                gather_batch(&data, &indices, model.layers[0].outputs(), &mut x, &mut y, &mut state.sparse_input)
+            } else {
+                data.gather(&indices, &mut x, &mut y);
+                false
+            };
+            model_forward(&model, &x, &mut state);
+            model_backward(&model, &x, &state, &y, &mut grads);
+            (listed, state.sparse_input.in_use, y, state.logits().clone(), grads.layers)
+        };
+        let (listed, sparse, y, logits, grads) = with_threads(t, || step(true));
+        let (_, sparse_too, y_too, logits_too, grads_too) = with_threads(t, || step(false));
+        // Listed exactly when the gathered batch also takes the sparse path.
+        prop_assert_eq!(listed, sparse_too);
+        prop_assert_eq!(sparse, sparse_too);
+        prop_assert_eq!(y, y_too);
+        prop_assert_eq!(logits, logits_too);
+        prop_assert_eq!(grads, grads_too);
     }
 }
 

@@ -74,6 +74,60 @@ impl Csr {
         });
     }
 
+    /// Refills `self` with `rows` rows of bytes, `row(i)` being row `i` (`cols` bytes), each
+    /// non-zero byte `k` becoming the entry `k as f32 · scale` — the entries
+    /// [`Csr::fill_from_dense`] lists from those rows once scaled, without writing the dense
+    /// matrix first (a batch of images goes from the dataset's bytes to this list directly).
+    /// Two parallel passes over the rows, as there: count, then copy.
+    pub fn fill_from_bytes<'a>(&mut self, rows: usize, cols: usize, row: &(dyn Fn(usize) -> &'a [u8] + Sync), scale: f32) {
+        self.prepare(rows, cols, rows * cols);
+        let parts = parts(rows, rows * cols);
+        crate::parallel::for_each_chunk_mut(&mut self.start[..rows], 1, parts.per_part, &|first, counts| {
+            // The rows are scattered over a dataset larger than the caches: touching one byte of
+            // every 64-byte line of every row first lets the CPU fetch them all at once.
+            let touched = (first..first + counts.len()).fold(0u8, |t, i| row(i).iter().step_by(64).fold(t, |t, &b| t ^ b));
+            std::hint::black_box(touched);
+            for (i, count) in (first..).zip(counts) {
+                let bytes = row(i);
+                assert_eq!(bytes.len(), cols, "Csr::fill_from_bytes: row {i} has {} bytes, not {cols}", bytes.len());
+                *count = count_nonzero(bytes) as u32;
+            }
+        });
+        self.counts_to_starts();
+        crate::parallel::for_each_part(self.split(parts), &|part, (_, out)| {
+            // A row is read in pieces of up to `PIECE` bytes, eight at a time: a word of eight
+            // zero bytes (the background) is skipped; otherwise all eight bytes are written as
+            // entries to `piece` and the write position advances past the non-zero ones only
+            // (no branch on each byte's value, which the CPU could not predict). Each piece's
+            // entries are then copied out.
+            const PIECE: usize = 256;
+            let mut piece = [(0u32, 0.0f32); PIECE];
+            let mut written = 0;
+            for i in parts.range(part, rows) {
+                for (p, bytes) in row(i).chunks(PIECE).enumerate() {
+                    let mut count = 0;
+                    let mut words = bytes.chunks_exact(8);
+                    for (w, word) in (&mut words).enumerate() {
+                        if u64::from_le_bytes(word.try_into().unwrap()) == 0 {
+                            continue;
+                        }
+                        for (j, &b) in word.iter().enumerate() {
+                            piece[count % PIECE] = ((p * PIECE + w * 8 + j) as u32, b as f32 * scale);
+                            count += usize::from(b != 0);
+                        }
+                    }
+                    let tail = bytes.len() - words.remainder().len();
+                    for (j, &b) in (tail..).zip(words.remainder()) {
+                        piece[count % PIECE] = ((p * PIECE + j) as u32, b as f32 * scale);
+                        count += usize::from(b != 0);
+                    }
+                    out[written..written + count].copy_from_slice(&piece[..count]);
+                    written += count;
+                }
+            }
+        });
+    }
+
     /// Refills `self` with the transpose of `a`, in parallel over ranges of `a`'s columns (this
     /// matrix's rows): in each row of `a`, a binary search finds the entries of the range,
     /// which are counted (→ where each column starts), then copied. Within each new row the
@@ -81,11 +135,11 @@ impl Csr {
     pub fn fill_transpose_of(&mut self, a: &Csr) {
         self.prepare(a.cols, a.rows, a.rows * a.cols);
         let parts = parts(a.cols, a.entries.len());
-        // Row `i` of `a`, cut to the columns `cols`.
+        // Row `i` of `a`, cut to the columns `cols` (no search at the ends of the row).
         let row_in = |i: usize, cols: &std::ops::Range<usize>| {
             let row = a.row(i);
-            let from = row.partition_point(|&(p, _)| (p as usize) < cols.start);
-            let to = row.partition_point(|&(p, _)| (p as usize) < cols.end);
+            let from = if cols.start == 0 { 0 } else { row.partition_point(|&(p, _)| (p as usize) < cols.start) };
+            let to = if cols.end >= a.cols { row.len() } else { row.partition_point(|&(p, _)| (p as usize) < cols.end) };
             &row[from..to]
         };
         crate::parallel::for_each_chunk_mut(&mut self.start[..a.cols], 1, parts.per_part, &|first, counts| {
@@ -118,16 +172,17 @@ impl Csr {
         });
     }
 
-    /// Empties the buffers for a `rows × cols` matrix of up to `capacity` entries, reserving
-    /// room for all of them so a training step never grows them.
+    /// Readies the buffers for a `rows × cols` matrix of up to `capacity` entries, reserving
+    /// room for all of them so a training step never grows them. (The old entries stay until
+    /// [`Csr::counts_to_starts`] sizes the list: every one is overwritten, so only the ones
+    /// beyond the last matrix's count are zeroed, not the whole list.)
     fn prepare(&mut self, rows: usize, cols: usize, capacity: usize) {
         assert!(capacity < u32::MAX as usize, "Csr: {rows}×{cols} has too many entries for 32-bit indices");
         self.rows = rows;
         self.cols = cols;
         self.start.clear();
         self.start.resize(rows + 1, 0);
-        self.entries.clear();
-        self.entries.reserve(capacity);
+        self.entries.reserve(capacity.saturating_sub(self.entries.len()));
     }
 
     /// Turns the per-row counts in `start[..rows]` into where each row starts (an exclusive
@@ -162,6 +217,12 @@ impl Csr {
     }
 }
 
+/// The number of non-zero bytes, counted in byte-wide lanes (32 bytes an instruction with
+/// AVX2) in chunks short enough that a lane cannot overflow.
+fn count_nonzero(bytes: &[u8]) -> usize {
+    bytes.chunks(255).map(|chunk| chunk.iter().fold(0u8, |n, &b| n + u8::from(b != 0)) as usize).sum()
+}
+
 /// How rows are shared between threads while building a [`Csr`]: `per_part` consecutive rows each.
 #[derive(Clone, Copy)]
 struct Parts {
@@ -183,10 +244,12 @@ fn parts(rows: usize, work: usize) -> Parts {
 /// `C = A·B`, plus `bias` on every row when given: `C[i, :] = bias + Σ_k A[i, k] · B[k, :]`
 /// over the non-zero `A[i, k]` only. `C` is reshaped to `rows(A) × cols(B)`.
 ///
-/// Each thread computes a range of `C`'s columns, in blocks of 64 held in SIMD registers
-/// while the row's entries stream past: for one block, `B[k, block]` is 256 contiguous bytes
-/// and the block of `B` (all its rows) stays in the core's cache. No thread reads another's
-/// output, so the result does not depend on the thread count.
+/// The kernel computes `C` in blocks of columns — 64 held in SIMD registers while a row's
+/// entries stream past (for one block, `B[k, block]` is 256 contiguous bytes and the block of
+/// `B` stays in the core's cache), then 16, 8, 4, 2 and 1 for what is left. Threads take
+/// ranges of `C`'s columns when there are enough for each (the first layer's 256 or 800 units),
+/// else ranges of its rows (a layer of a few dozen units). Either way each element is
+/// computed by one thread in one order, so the result does not depend on the thread count.
 pub fn csr_matmul(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: &mut Matrix) {
     assert_eq!(a.cols, b.rows, "csr_matmul: inner dimensions differ ({}×{} · {}×{})", a.rows, a.cols, b.rows, b.cols);
     if let Some(bias) = bias {
@@ -198,16 +261,20 @@ pub fn csr_matmul(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: &mut Matrix) {
         return;
     }
     let out = OutPtr(c.data.as_mut_ptr());
-    let columns = |cols: Range<usize>| {
+    let block = |rows: Range<usize>, cols: Range<usize>| {
         let out = &out;
-        // SAFETY: `c` has `a.rows × n` elements and outlives the call; `cols` lies within
-        // `0..n`, and threads get disjoint column ranges, so no element is written twice.
-        unsafe { kernel::columns(a, b, bias, out.0, cols) }
+        // SAFETY: `c` has `a.rows × n` elements and outlives the call; `rows` and `cols` lie
+        // within `0..a.rows` and `0..n`, and threads get disjoint ranges of one of them (and all
+        // of the other), so no element is written twice.
+        unsafe { kernel::block(a, b, bias, out.0, rows, cols) }
     };
-    if crate::parallel::threads() == 1 || a.entries.len() * n < PARALLEL_MIN_WORK {
-        columns(0..n);
+    let threads = crate::parallel::threads();
+    if threads == 1 || a.entries.len() * n < PARALLEL_MIN_WORK {
+        block(0..a.rows, 0..n);
+    } else if n >= 32 * threads {
+        crate::parallel::for_each_range(n, 16, &|cols| block(0..a.rows, cols));
     } else {
-        crate::parallel::for_each_range(n, 16, &columns);
+        crate::parallel::for_each_range(a.rows, 1, &|rows| block(rows, 0..n));
     }
 }
 
@@ -216,7 +283,7 @@ const PARALLEL_MIN_WORK: usize = 1 << 17;
 
 /// The output pointer, shared by threads that write disjoint columns.
 struct OutPtr(*mut f32);
-// SAFETY: only dereferenced by `kernel::columns`, on disjoint columns of a matrix that
+// SAFETY: only dereferenced by `kernel::block`, on disjoint blocks of a matrix that
 // `csr_matmul` borrows mutably for the whole call.
 unsafe impl Send for OutPtr {}
 // SAFETY: as for `Send`: no element is written from two threads.
@@ -244,76 +311,100 @@ pub fn csr_matmul_reference(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: &mut M
 mod kernel {
     use super::{Csr, Matrix, Range};
 
-    /// Block widths: 64 columns = 8 AVX registers of accumulators, then 16, then one at a time.
-    const WIDE: usize = 64;
-    const NARROW: usize = 16;
-
-    /// Columns `cols` of every row of `C = A·B (+ bias)`, written through `c` (row-major, `B.cols` wide).
+    /// Rows `rows`, columns `cols` of `C = A·B (+ bias)`, written through `c` (row-major, `B.cols` wide).
     ///
     /// # Safety
     ///
     /// `c` must point to `a.rows × b.cols` writable `f32`s that nothing else reads or writes
-    /// in columns `cols` during the call, and `cols` must lie within `0..b.cols`.
-    pub unsafe fn columns(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
+    /// in that block during the call; `rows` must lie within `0..a.rows`, `cols` within `0..b.cols`.
+    pub unsafe fn block(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, rows: Range<usize>, cols: Range<usize>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU has the features the function is compiled for; the caller
             // upholds the rest (see `# Safety`).
-            return unsafe { columns_avx2_fma(a, b, bias, c, cols) };
+            return unsafe { block_avx2_fma(a, b, bias, c, rows, cols) };
         }
         // aarch64's baseline (NEON) has a fused multiply-add; x86-64's does not.
         // SAFETY: the caller upholds `# Safety`.
-        unsafe { columns_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, cols) }
+        unsafe { block_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, rows, cols) }
     }
 
-    /// [`columns`] compiled for AVX2 and FMA.
+    /// [`block`] compiled for AVX2 and FMA.
     ///
     /// # Safety
     ///
-    /// As [`columns`], on a CPU with AVX2 and FMA.
+    /// As [`block`], on a CPU with AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn columns_avx2_fma(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
+    unsafe fn block_avx2_fma(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, rows: Range<usize>, cols: Range<usize>) {
         // SAFETY: the caller upholds `# Safety`.
-        unsafe { columns_with::<true>(a, b, bias, c, cols) }
+        unsafe { block_with::<true>(a, b, bias, c, rows, cols) }
     }
 
-    /// [`columns`] in blocks of 64, 16 and 1 columns.
+    /// [`block`] in strips of 64 columns (8 AVX registers of accumulators), then 16, 8, 4, 2, 1.
     ///
     /// # Safety
     ///
-    /// As [`columns`].
+    /// As [`block`].
     #[inline(always)]
-    unsafe fn columns_with<const FMA: bool>(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, cols: Range<usize>) {
+    unsafe fn block_with<const FMA: bool>(
+        a: &Csr,
+        b: &Matrix,
+        bias: Option<&[f32]>,
+        c: *mut f32,
+        rows: Range<usize>,
+        cols: Range<usize>,
+    ) {
         let mut j = cols.start;
-        while j + WIDE <= cols.end {
-            // SAFETY: the block's columns `j..j + W` lie within `cols`, which the caller
-            // guarantees are in `0..b.cols` and this call's alone (so for all three loops).
-            unsafe { block::<WIDE, FMA>(a, b, bias, c, j) };
-            j += WIDE;
+        while j + 64 <= cols.end {
+            // SAFETY: the strip's columns `j..j + 64` lie within `cols`, which the caller
+            // guarantees are in `0..b.cols`, and with `rows` this call's alone.
+            unsafe { strip::<64, FMA>(a, b, bias, c, rows.clone(), j) };
+            j += 64;
         }
-        while j + NARROW <= cols.end {
-            // SAFETY: as above.
-            unsafe { block::<NARROW, FMA>(a, b, bias, c, j) };
-            j += NARROW;
+        while j + 16 <= cols.end {
+            // SAFETY: as above, for columns `j..j + 16`.
+            unsafe { strip::<16, FMA>(a, b, bias, c, rows.clone(), j) };
+            j += 16;
         }
-        while j < cols.end {
-            // SAFETY: as above.
-            unsafe { block::<1, FMA>(a, b, bias, c, j) };
-            j += 1;
+        if j + 8 <= cols.end {
+            // SAFETY: as above, for columns `j..j + 8`.
+            unsafe { strip::<8, FMA>(a, b, bias, c, rows.clone(), j) };
+            j += 8;
+        }
+        if j + 4 <= cols.end {
+            // SAFETY: as above, for columns `j..j + 4`.
+            unsafe { strip::<4, FMA>(a, b, bias, c, rows.clone(), j) };
+            j += 4;
+        }
+        if j + 2 <= cols.end {
+            // SAFETY: as above, for columns `j..j + 2`.
+            unsafe { strip::<2, FMA>(a, b, bias, c, rows.clone(), j) };
+            j += 2;
+        }
+        if j < cols.end {
+            // SAFETY: as above, for column `j`.
+            unsafe { strip::<1, FMA>(a, b, bias, c, rows, j) };
         }
     }
 
-    /// Columns `j0..j0 + W` of every row: `acc = bias; for each entry (k, v) of the row: acc += v·B[k, j0..j0+W]`.
+    /// Columns `j0..j0 + W` of rows `rows`: `acc = bias; for each entry (k, v) of the row: acc += v·B[k, j0..j0+W]`.
     ///
     /// # Safety
     ///
-    /// `c` must point to `a.rows × b.cols` writable `f32`s, `j0 + W ≤ b.cols`, and no other
-    /// thread may touch columns `j0..j0 + W` of `c` during the call.
+    /// `c` must point to `a.rows × b.cols` writable `f32`s, `rows` must lie within `0..a.rows`,
+    /// `j0 + W ≤ b.cols`, and no other thread may touch this block of `c` during the call.
     #[inline(always)]
-    unsafe fn block<const W: usize, const FMA: bool>(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, j0: usize) {
+    unsafe fn strip<const W: usize, const FMA: bool>(
+        a: &Csr,
+        b: &Matrix,
+        bias: Option<&[f32]>,
+        c: *mut f32,
+        rows: Range<usize>,
+        j0: usize,
+    ) {
         let n = b.cols;
-        for i in 0..a.rows {
+        for i in rows {
             let mut acc = [0.0f32; W];
             if let Some(bias) = bias {
                 acc.copy_from_slice(&bias[j0..j0 + W]);
@@ -335,7 +426,8 @@ mod kernel {
                     *s = if FMA { v.mul_add(w, *s) } else { *s + v * w };
                 }
             }
-            // SAFETY: `c` has `a.rows × n` elements and `j0 + W ≤ n`; this thread owns these columns.
+            // SAFETY: `c` has `a.rows × n` elements, `i < a.rows` and `j0 + W ≤ n`; this
+            // thread owns this block.
             unsafe { std::ptr::copy_nonoverlapping(acc.as_ptr(), c.add(i * n + j0), W) };
         }
     }

@@ -129,6 +129,9 @@ impl Samples for PixelRows<'_> {
     fn gather(&self, indices: &[usize], x: &mut Matrix, y: &mut Vec<u8>) {
         self.pixels.gather(indices, x, y)
     }
+    fn images(&self) -> Option<&Dataset> {
+        Some(self.pixels)
+    }
 }
 
 /// `values` as the bytes of `k/255` pixels, if every one is exactly what `Dataset::gather`
@@ -148,7 +151,7 @@ fn as_pixels(values: &[f32]) -> Option<Vec<u8>> {
                     // `as` saturates: NaN → 0, below 0 → 0, above 255 → 255; the comparison
                     // catches them.
                     let byte = (v * 255.0 + 0.5) as u8;
-                    exact &= byte as f32 * (1.0 / 255.0) == v;
+                    exact &= byte as f32 * ffnn::data::PIXEL_SCALE == v;
                     *o = byte;
                 }
                 if !exact {

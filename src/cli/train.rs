@@ -170,7 +170,7 @@ pub enum PresetName {
     /// Exercise 1.3: softmax regression (the benchmark's `softmax`).
     #[value(alias = "softmax")]
     OneLayer,
-    /// Exercise 1.4: 784-256-128-10.
+    /// Exercise 1.4: 784-512-256-10.
     Mlp,
     /// 784-800-10 with momentum.
     Wide,

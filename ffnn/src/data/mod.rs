@@ -122,7 +122,7 @@ impl Dataset {
             std::hint::black_box(touched);
             for (out, &i) in rows.chunks_exact_mut(pixels).zip(mine) {
                 for (o, &byte) in out.iter_mut().zip(self.image(i)) {
-                    *o = byte as f32 * (1.0 / 255.0);
+                    *o = byte as f32 * PIXEL_SCALE;
                 }
             }
         });
@@ -130,6 +130,10 @@ impl Dataset {
         y.extend(indices.iter().map(|&i| self.labels[i]));
     }
 }
+
+/// What a pixel's byte is multiplied by to give the network's input: `k/255 ∈ [0, 1]` (as
+/// `k · (1/255)`, the one rounding every path uses).
+pub const PIXEL_SCALE: f32 = 1.0 / 255.0;
 
 /// A training set and a test set of the same image size.
 #[derive(Clone, Debug)]

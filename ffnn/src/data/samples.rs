@@ -33,6 +33,12 @@ pub trait Samples: Sync {
     /// Copies the samples `indices` into the rows of `x` and their labels into `y`; both buffers
     /// keep their allocations from call to call.
     fn gather(&self, indices: &[usize], x: &mut Matrix, y: &mut Vec<u8>);
+
+    /// The samples as images of bytes (`k` standing for `k/255`), when they are stored so: the
+    /// training step then lists a batch's non-zero pixels straight from the bytes.
+    fn images(&self) -> Option<&Dataset> {
+        None
+    }
 }
 
 impl Samples for Dataset {
@@ -54,6 +60,10 @@ impl Samples for Dataset {
 
     fn gather(&self, indices: &[usize], x: &mut Matrix, y: &mut Vec<u8>) {
         Dataset::gather(self, indices, x, y)
+    }
+
+    fn images(&self) -> Option<&Dataset> {
+        Some(self)
     }
 }
 

@@ -48,7 +48,7 @@ fn bias_gradient(dz: &Matrix, db: &mut [f32]) {
 /// About 80% of an MNIST image's pixels are exactly 0, and every `0 · W₁[p, :]` adds nothing.
 /// When the batch is sparse enough to pay (at most [`sparse::MAX_DENSITY`] non-zero, and at
 /// least [`sparse::MIN_OUTPUTS`] units), `sparse` is refilled with `X` and `Xᵀ` by their
-/// non-zero entries and `Z₁ = b₁ + Σ_{p: x_ip ≠ 0} x_ip · W₁[p, :]` skips the zero terms:
+/// non-zero entries (or already holds `X`, listed by [`SparseInput::list_bytes`]) and `Z₁ = b₁ + Σ_{p: x_ip ≠ 0} x_ip · W₁[p, :]` skips the zero terms:
 /// the same sums, a fifth of the work. Otherwise this is [`linear_forward`].
 pub fn input_linear_forward(x: &Matrix, sparse: &mut SparseInput, w: &Matrix, b: &[f32], z: &mut Matrix) {
     if sparse.fill(x, w.cols) {
@@ -87,21 +87,53 @@ pub struct SparseInput {
     /// Set for forward passes that no backward pass follows (evaluation, prediction): `Xᵀ`,
     /// which only `dW₁` needs, is not built (a tenth of an evaluation's time for MNIST).
     pub forward_only: bool,
+    /// Set by [`SparseInput::list_bytes`]: `x` already holds the next forward pass's batch,
+    /// listed straight from the dataset's bytes, and that pass reads it instead of its `X`.
+    pub listed: bool,
 }
 
 impl SparseInput {
-    /// Takes the sparse path for `x` into a layer of `outputs` units if that pays; returns whether it did.
-    fn fill(&mut self, x: &Matrix, outputs: usize) -> bool {
-        self.in_use = false;
+    /// Lists a batch of `rows` rows of bytes — `row(i)` is row `i`, `cols` bytes, a byte `k`
+    /// standing for the input `k · scale` — straight into `x` for the next forward pass into
+    /// a layer of `outputs` units, if the sparse path applies to it; returns whether it did.
+    /// If not, the caller gathers the dense batch as usual. This skips writing and re-reading
+    /// the dense `f32` batch: a batch of images goes from the dataset's bytes to its list of
+    /// non-zero pixels in one pass (the same entries [`Csr::fill_from_dense`] finds).
+    pub fn list_bytes<'a>(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        row: &(dyn Fn(usize) -> &'a [u8] + Sync),
+        scale: f32,
+        outputs: usize,
+    ) -> bool {
+        self.listed = false;
+        if !self.may_be_sparse(rows * cols, outputs) {
+            return false;
+        }
+        self.x.fill_from_bytes(rows, cols, row, scale);
+        self.listed = self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY);
+        self.listed
+    }
+
+    /// Whether a batch of `values` inputs into a layer of `outputs` units may take the sparse
+    /// path (then its density decides, unless [`SparseInput::force`] does).
+    fn may_be_sparse(&self, values: usize, outputs: usize) -> bool {
         // (Entries are indexed by 32 bits: a batch beyond 4 G values stays dense.)
-        if outputs < sparse::MIN_OUTPUTS || x.data.len() >= u32::MAX as usize {
-            return false;
-        }
-        if self.force == Some(false) {
-            return false;
-        }
-        self.x.fill_from_dense(x);
-        self.in_use = self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY);
+        outputs >= sparse::MIN_OUTPUTS && values < u32::MAX as usize && self.force != Some(false)
+    }
+
+    /// Takes the sparse path for `x` (or for the batch [`SparseInput::list_bytes`] listed) into a
+    /// layer of `outputs` units if that pays; returns whether it did.
+    fn fill(&mut self, x: &Matrix, outputs: usize) -> bool {
+        self.in_use = if std::mem::take(&mut self.listed) {
+            true
+        } else if self.may_be_sparse(x.data.len(), outputs) {
+            self.x.fill_from_dense(x);
+            self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY)
+        } else {
+            false
+        };
         if self.in_use && !self.forward_only {
             self.x_t.fill_transpose_of(&self.x);
         }

@@ -140,7 +140,9 @@ impl Gradients {
 }
 
 /// The forward pass over a whole mini-batch `X` (n × inputs): fills `state` with every
-/// layer's output and returns the logits `Z_L` (n × classes).
+/// layer's output and returns the logits `Z_L` (n × classes). (When `state.sparse_input` holds
+/// a batch listed straight from a dataset's bytes, [`SparseInput::list_bytes`], the first layer
+/// reads that batch instead of `x`: see `train::gather_batch`.)
 ///
 /// While training with dropout, every hidden output is multiplied by a fresh random mask
 /// `M_l` (each unit kept with probability `1 − p` and then scaled by `1/(1 − p)`, so the expected
@@ -158,7 +160,9 @@ impl Gradients {
 /// assert_eq!((logits.rows, logits.cols), (2, 3));
 /// ```
 pub fn model_forward<'s>(model: &Model, x: &Matrix, state: &'s mut ModelState) -> &'s Matrix {
-    assert_eq!(x.cols, model.inputs(), "model_forward: {} input columns, the model takes {}", x.cols, model.inputs());
+    // (A batch listed straight from bytes, `SparseInput::list_bytes`, is in `state`, not in `x`.)
+    let cols = if state.sparse_input.listed { state.sparse_input.x.cols } else { x.cols };
+    assert_eq!(cols, model.inputs(), "model_forward: {cols} input columns, the model takes {}", model.inputs());
     let layers = model.layers.len();
     state.outputs.resize_with(layers, Matrix::default);
     let dropout = state.dropout();

@@ -20,11 +20,11 @@ pub use presets::Preset;
 pub use schedule::Schedule;
 
 use crate::data::augment::{Augment, Augmenter};
-use crate::data::{MiniBatches, Samples, random_mini_batches};
+use crate::data::{MiniBatches, PIXEL_SCALE, Samples, random_mini_batches};
 use crate::error::{Error, Result};
 use crate::nn::{
-    Activation, Gradients, Init, Model, ModelState, TrainingMode, accuracy, compute_loss, correct, model_backward, model_forward,
-    softmax,
+    Activation, Gradients, Init, Model, ModelState, SparseInput, TrainingMode, accuracy, compute_loss, correct, model_backward,
+    model_forward, softmax,
 };
 use crate::optim::{Optimizer, OptimizerState, update_parameters};
 use crate::tensor::Matrix;
@@ -447,10 +447,12 @@ pub fn continue_training(
                     seed: step_seed(config.seed, run.iteration),
                 });
             }
-            train.gather(batch, &mut x, &mut y);
             if let Some(aug) = &config.augment {
+                train.gather(batch, &mut x, &mut y);
                 let (height, width) = train.image_shape().expect("checked above: augmentation has images");
                 augmenter.apply(&mut x, height, width, aug, config.seed, run.iteration);
+            } else {
+                gather_batch(train, batch, run.model.layers[0].outputs(), &mut x, &mut y, &mut state.sparse_input);
             }
             // The seed's step: forward, cost, backward, update.
             let logits = model_forward(&run.model, &x, &mut state);
@@ -568,6 +570,31 @@ impl Evaluation {
     }
 }
 
+/// The seed's batch: the labels of the samples `indices` into `y`, and their inputs — listed by
+/// their non-zero pixels straight into `sparse` when `data` is images of bytes and a first
+/// layer of `units` units takes the sparse path for this batch (no dense batch is written:
+/// the next [`model_forward`] reads the list), else copied into the rows of `x`. Returns
+/// whether the batch was listed.
+pub fn gather_batch(
+    data: &dyn Samples,
+    indices: &[usize],
+    units: usize,
+    x: &mut Matrix,
+    y: &mut Vec<u8>,
+    sparse: &mut SparseInput,
+) -> bool {
+    if let Some(images) = data.images() {
+        let row = |i: usize| images.image(indices[i]);
+        if sparse.list_bytes(indices.len(), images.pixels(), &row, PIXEL_SCALE, units) {
+            y.clear();
+            y.extend(indices.iter().map(|&i| images.labels[i]));
+            return true;
+        }
+    }
+    data.gather(indices, x, y);
+    false
+}
+
 /// Evaluates `model` on all of `data` (images or a table), in chunks of 1000 samples.
 ///
 /// ```
@@ -594,7 +621,7 @@ pub fn evaluate(model: &Model, data: &dyn Samples) -> Evaluation {
     let mut right = 0;
     let all: Vec<usize> = (0..data.len()).collect();
     for chunk in all.chunks(CHUNK) {
-        data.gather(chunk, &mut x, &mut y);
+        gather_batch(data, chunk, model.layers[0].outputs(), &mut x, &mut y, &mut state.sparse_input);
         let logits = model_forward(model, &x, &mut state);
         total_loss += compute_loss(logits, &y) as f64 * chunk.len() as f64;
         right += correct(logits, &y);

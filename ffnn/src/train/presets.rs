@@ -14,7 +14,7 @@ pub enum Preset {
     /// Exercise 1.3: softmax regression 784-10, SGD α = 0.1, batch 100, W ~ N(0, 0.01²), 10 epochs.
     /// The benchmark calls this config `softmax`.
     OneLayer,
-    /// Exercise 1.4: 784-256-128-10 ReLU, AdamW α = 2e-3 (λ = 0.1) with a cosine schedule,
+    /// Exercise 1.4: 784-512-256-10 ReLU, AdamW α = 2e-3 (λ = 0.1) with a cosine schedule,
     /// dropout 0.1, label smoothing 0.1, batch 128, PyTorch's init, 50 epochs.
     Mlp,
     /// 784-800-10 ReLU, SGD with momentum 0.9, α = 0.05, batch 128, PyTorch's init, 10 epochs.
@@ -65,8 +65,15 @@ impl Preset {
             // Re-checked when the sparse first layer changed the rounding (the 30-epoch preset
             // then ended at 98.49% test accuracy): 30 epochs 98.38%, 40 98.28%, 50 98.48%,
             // dropout 0.2 98.24% (50 epochs 98.18%), α = 3e-3 98.38%, λ = 0.2 98.44%: 50 epochs.
+            // Widened for Fashion-MNIST (issue #13), chosen on both datasets' validation splits
+            // (`--val 5000`, seeds 1, 2, 3; Fashion-MNIST / MNIST, mean): 256-128 90.89% /
+            // 98.63%, 512-256 90.99% / 98.69%, 512-256 for 30 epochs 90.73% / 98.72%. Seed 1
+            // only: 512-128 91.12% / 98.40%, 1024-256 91.04% / 98.44%; 256-128 with 100 epochs
+            // 91.10% / 98.26%, dropout 0.2 90.58% / 98.06%, λ = 0.2 90.92% / 98.44%, one-cycle
+            // 90.88% / 98.46%, He init and dropout 0.2 90.64% / 98.26%, batch 256 (α = 4e-3, 100
+            // epochs) 90.94% / 98.20%.
             Preset::Mlp => TrainConfig {
-                hidden: vec![256, 128],
+                hidden: vec![512, 256],
                 activation: Activation::Relu,
                 init: Init::Torch,
                 optimizer: Optimizer::adam(),
