@@ -356,36 +356,40 @@ mod kernel {
         cols: Range<usize>,
     ) {
         let mut j = cols.start;
-        while j + 64 <= cols.end {
-            // SAFETY: the strip's columns `j..j + 64` lie within `cols`, which the caller
-            // guarantees are in `0..b.cols`, and with `rows` this call's alone.
-            unsafe { strip::<64, FMA>(a, b, bias, c, rows.clone(), j) };
-            j += 64;
+        // SAFETY: each call computes strips that lie within `cols` (see `strips`), which the
+        // caller guarantees are in `0..b.cols` and, with `rows`, this call's alone.
+        unsafe {
+            j = strips::<64, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
+            j = strips::<16, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
+            j = strips::<8, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
+            j = strips::<4, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
+            j = strips::<2, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
+            strips::<1, FMA>(a, b, bias, c, rows, j, cols.end);
         }
-        while j + 16 <= cols.end {
-            // SAFETY: as above, for columns `j..j + 16`.
-            unsafe { strip::<16, FMA>(a, b, bias, c, rows.clone(), j) };
-            j += 16;
+    }
+
+    /// As many [`strip`]s of `W` columns from column `j` as fit before `end`; returns where they stop.
+    ///
+    /// # Safety
+    ///
+    /// As [`strip`] for every strip, i.e. for columns `j..end`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn strips<const W: usize, const FMA: bool>(
+        a: &Csr,
+        b: &Matrix,
+        bias: Option<&[f32]>,
+        c: *mut f32,
+        rows: Range<usize>,
+        mut j: usize,
+        end: usize,
+    ) -> usize {
+        while j + W <= end {
+            // SAFETY: `j..j + W` lies within `j..end`, which the caller vouches for.
+            unsafe { strip::<W, FMA>(a, b, bias, c, rows.clone(), j) };
+            j += W;
         }
-        if j + 8 <= cols.end {
-            // SAFETY: as above, for columns `j..j + 8`.
-            unsafe { strip::<8, FMA>(a, b, bias, c, rows.clone(), j) };
-            j += 8;
-        }
-        if j + 4 <= cols.end {
-            // SAFETY: as above, for columns `j..j + 4`.
-            unsafe { strip::<4, FMA>(a, b, bias, c, rows.clone(), j) };
-            j += 4;
-        }
-        if j + 2 <= cols.end {
-            // SAFETY: as above, for columns `j..j + 2`.
-            unsafe { strip::<2, FMA>(a, b, bias, c, rows.clone(), j) };
-            j += 2;
-        }
-        if j < cols.end {
-            // SAFETY: as above, for column `j`.
-            unsafe { strip::<1, FMA>(a, b, bias, c, rows, j) };
-        }
+        j
     }
 
     /// Columns `j0..j0 + W` of rows `rows`: `acc = bias; for each entry (k, v) of the row: acc += v·B[k, j0..j0+W]`.
