@@ -586,8 +586,9 @@ pub fn gather_batch(
     if let Some(images) = data.images() {
         let row = |i: usize| images.image(indices[i]);
         if sparse.list_bytes(indices.len(), images.pixels(), &row, PIXEL_SCALE, units) {
+            let labels = data.labels();
             y.clear();
-            y.extend(indices.iter().map(|&i| images.labels[i]));
+            y.extend(indices.iter().map(|&i| labels[i]));
             return true;
         }
     }
