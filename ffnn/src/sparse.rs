@@ -46,86 +46,99 @@ impl Csr {
         self.entries.len() as f32 / (self.rows * self.cols).max(1) as f32
     }
 
-    /// Refills `self` with the non-zero entries of `x`, in two parallel passes over the rows:
-    /// count each row's entries (→ where each row starts), then copy them.
+    /// Refills `self` with the non-zero entries of `x`.
     pub fn fill_from_dense(&mut self, x: &Matrix) {
-        self.prepare(x.rows, x.cols, x.data.len());
-        let parts = parts(x.rows, x.data.len());
-        crate::parallel::for_each_chunk_mut(&mut self.start[..x.rows], 1, parts.per_part, &|first, counts| {
-            for (i, count) in (first..).zip(counts) {
-                *count = x.row(i).iter().filter(|&&v| v != 0.0).count() as u32;
-            }
-        });
-        self.counts_to_starts();
-        crate::parallel::for_each_part(self.split(parts), &|part, (_, out)| {
-            // Eight pixels at a time: a bit mask of the non-zero ones (mostly none: the
-            // background), then one step per set bit, with no branch on each pixel's value.
-            let mut out = out.iter_mut();
-            for i in parts.range(part, x.rows) {
-                for (c, chunk) in x.row(i).chunks(8).enumerate() {
-                    let mut nonzero = chunk.iter().enumerate().fold(0u32, |m, (j, &v)| m | (u32::from(v != 0.0) << j));
-                    while nonzero != 0 {
-                        let j = nonzero.trailing_zeros() as usize;
-                        *out.next().unwrap() = ((c * 8 + j) as u32, chunk[j]);
-                        nonzero &= nonzero - 1;
+        self.fill_by_rows(
+            x.rows,
+            x.cols,
+            &|first, counts| {
+                for (i, count) in (first..).zip(counts) {
+                    // (Counted in 32-bit lanes: eight floats an instruction with AVX2.)
+                    *count = x.row(i).iter().fold(0u32, |n, &v| n + u32::from(v != 0.0));
+                }
+            },
+            &|rows, out| {
+                // Eight pixels at a time: a bit mask of the non-zero ones (mostly none: the
+                // background), then one step per set bit, with no branch on each pixel's value.
+                let mut out = out.iter_mut();
+                for i in rows {
+                    for (c, chunk) in x.row(i).chunks(8).enumerate() {
+                        let mut nonzero = chunk.iter().enumerate().fold(0u32, |m, (j, &v)| m | (u32::from(v != 0.0) << j));
+                        while nonzero != 0 {
+                            let j = nonzero.trailing_zeros() as usize;
+                            *out.next().unwrap() = ((c * 8 + j) as u32, chunk[j]);
+                            nonzero &= nonzero - 1;
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
     }
 
     /// Refills `self` with `rows` rows of bytes, `row(i)` being row `i` (`cols` bytes), each
     /// non-zero byte `k` becoming the entry `k as f32 · scale` — the entries
     /// [`Csr::fill_from_dense`] lists from those rows once scaled, without writing the dense
     /// matrix first (a batch of images goes from the dataset's bytes to this list directly).
-    /// Two parallel passes over the rows, as there: count, then copy.
     pub fn fill_from_bytes<'a>(&mut self, rows: usize, cols: usize, row: &(dyn Fn(usize) -> &'a [u8] + Sync), scale: f32) {
-        self.prepare(rows, cols, rows * cols);
-        let parts = parts(rows, rows * cols);
-        crate::parallel::for_each_chunk_mut(&mut self.start[..rows], 1, parts.per_part, &|first, counts| {
-            // The rows are scattered over a dataset larger than the caches: touching one byte of
-            // every 64-byte line of every row first lets the CPU fetch them all at once.
-            let touched = (first..first + counts.len()).fold(0u8, |t, i| row(i).iter().step_by(64).fold(t, |t, &b| t ^ b));
-            std::hint::black_box(touched);
-            for (i, count) in (first..).zip(counts) {
-                let bytes = row(i);
-                assert_eq!(bytes.len(), cols, "Csr::fill_from_bytes: row {i} has {} bytes, not {cols}", bytes.len());
-                *count = count_nonzero(bytes) as u32;
-            }
-        });
-        self.counts_to_starts();
-        crate::parallel::for_each_part(self.split(parts), &|part, (_, out)| {
-            // A row is read in pieces of up to `PIECE` bytes, eight at a time: a word of eight
-            // zero bytes (the background) is skipped; otherwise all eight bytes are written as
-            // entries to `piece` and the write position advances past the non-zero ones only
-            // (no branch on each byte's value, which the CPU could not predict). Each piece's
-            // entries are then copied out.
-            const PIECE: usize = 256;
-            let mut piece = [(0u32, 0.0f32); PIECE];
-            let mut written = 0;
-            for i in parts.range(part, rows) {
-                for (p, bytes) in row(i).chunks(PIECE).enumerate() {
-                    let mut count = 0;
-                    let mut words = bytes.chunks_exact(8);
-                    for (w, word) in (&mut words).enumerate() {
-                        if u64::from_le_bytes(word.try_into().unwrap()) == 0 {
-                            continue;
+        self.fill_by_rows(
+            rows,
+            cols,
+            &|first, counts| {
+                // The rows are scattered over a dataset larger than the caches: touching one
+                // byte of every 64-byte line of every row first lets the CPU fetch them all at once.
+                let touched = (first..first + counts.len()).fold(0u8, |t, i| row(i).iter().step_by(64).fold(t, |t, &b| t ^ b));
+                std::hint::black_box(touched);
+                for (i, count) in (first..).zip(counts) {
+                    let bytes = row(i);
+                    assert_eq!(bytes.len(), cols, "Csr::fill_from_bytes: row {i} has {} bytes, not {cols}", bytes.len());
+                    *count = count_nonzero(bytes) as u32;
+                }
+            },
+            &|rows, out| {
+                // A row is read in pieces of up to `PIECE` bytes, eight at a time: a word of
+                // eight zero bytes (the background) is skipped; otherwise all eight bytes are
+                // written as entries to `piece` and the write position advances past the
+                // non-zero ones only (no branch on each byte's value, which the CPU could not
+                // predict). Each piece's entries are then copied out.
+                const PIECE: usize = 256;
+                let mut piece = [(0u32, 0.0f32); PIECE];
+                let mut written = 0;
+                for i in rows {
+                    for (p, bytes) in row(i).chunks(PIECE).enumerate() {
+                        let mut count = 0;
+                        let mut words = bytes.chunks_exact(8);
+                        for (w, word) in (&mut words).enumerate() {
+                            if u64::from_le_bytes(word.try_into().unwrap()) == 0 {
+                                continue;
+                            }
+                            for (j, &b) in word.iter().enumerate() {
+                                piece[count % PIECE] = ((p * PIECE + w * 8 + j) as u32, b as f32 * scale);
+                                count += usize::from(b != 0);
+                            }
                         }
-                        for (j, &b) in word.iter().enumerate() {
-                            piece[count % PIECE] = ((p * PIECE + w * 8 + j) as u32, b as f32 * scale);
+                        let tail = bytes.len() - words.remainder().len();
+                        for (j, &b) in (tail..).zip(words.remainder()) {
+                            piece[count % PIECE] = ((p * PIECE + j) as u32, b as f32 * scale);
                             count += usize::from(b != 0);
                         }
+                        out[written..written + count].copy_from_slice(&piece[..count]);
+                        written += count;
                     }
-                    let tail = bytes.len() - words.remainder().len();
-                    for (j, &b) in (tail..).zip(words.remainder()) {
-                        piece[count % PIECE] = ((p * PIECE + j) as u32, b as f32 * scale);
-                        count += usize::from(b != 0);
-                    }
-                    out[written..written + count].copy_from_slice(&piece[..count]);
-                    written += count;
                 }
-            }
-        });
+            },
+        );
+    }
+
+    /// Refills `self` as a `rows × cols` matrix, row by row, in two parallel passes over ranges
+    /// of rows: `count(first, counts)` writes the number of entries of rows `first..` into
+    /// `counts` (→ where each row starts), then `list(rows, out)` writes those rows' entries, in
+    /// column order, into `out` (exactly as many as counted).
+    fn fill_by_rows(&mut self, rows: usize, cols: usize, count: &(dyn Fn(usize, &mut [u32]) + Sync), list: &ListRows) {
+        self.prepare(rows, cols, rows * cols);
+        let parts = parts(rows, rows * cols);
+        crate::parallel::for_each_chunk_mut(&mut self.start[..rows], 1, parts.per_part, &|first, counts| count(first, counts));
+        self.counts_to_starts();
+        crate::parallel::for_each_part(self.split(parts), &|part, (_, out)| list(parts.range(part, rows), out));
     }
 
     /// Refills `self` with the transpose of `a`, in parallel over ranges of `a`'s columns (this
@@ -222,6 +235,9 @@ impl Csr {
 fn count_nonzero(bytes: &[u8]) -> usize {
     bytes.chunks(255).map(|chunk| chunk.iter().fold(0u8, |n, &b| n + u8::from(b != 0)) as usize).sum()
 }
+
+/// What [`Csr::fill_by_rows`] calls to write the entries of a range of rows.
+type ListRows<'a> = dyn Fn(Range<usize>, &mut [(u32, f32)]) + Sync + 'a;
 
 /// How rows are shared between threads while building a [`Csr`]: `per_part` consecutive rows each.
 #[derive(Clone, Copy)]
