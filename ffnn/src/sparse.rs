@@ -84,10 +84,7 @@ impl Csr {
             rows,
             cols,
             &|first, counts| {
-                // The rows are scattered over a dataset larger than the caches: touching one
-                // byte of every 64-byte line of every row first lets the CPU fetch them all at once.
-                let touched = (first..first + counts.len()).fold(0u8, |t, i| row(i).iter().step_by(64).fold(t, |t, &b| t ^ b));
-                std::hint::black_box(touched);
+                crate::tensor::touch_cache_lines((first..first + counts.len()).map(row));
                 for (i, count) in (first..).zip(counts) {
                     let bytes = row(i);
                     assert_eq!(bytes.len(), cols, "Csr::fill_from_bytes: row {i} has {} bytes, not {cols}", bytes.len());

@@ -61,6 +61,19 @@ impl Matrix {
     }
 }
 
+/// Reads one value of every 64-byte cache line of each of `rows`, so that the CPU requests all
+/// their lines at once instead of one row after another: the rows of a mini-batch, scattered
+/// over a dataset larger than the caches, then arrive in about the time one would. (Gathering
+/// copies a batch right after this; the copy then finds its rows in the cache.)
+pub fn touch_cache_lines<'a, T: Copy + 'a>(rows: impl IntoIterator<Item = &'a [T]>) {
+    let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
+    for row in rows {
+        for &v in row.iter().step_by(step) {
+            std::hint::black_box(v);
+        }
+    }
+}
+
 /// Index of the largest element (the first one on ties).
 pub fn argmax(v: &[f32]) -> usize {
     let mut best = 0;

@@ -112,14 +112,7 @@ impl Dataset {
         x.reshape(indices.len(), pixels);
         crate::parallel::for_each_chunk_mut(&mut x.data, pixels.max(1), 16, &|first, rows| {
             let mine = &indices[first..first + rows.len() / pixels];
-            // The rows are scattered over a dataset larger than the caches, so the copy waits on
-            // memory. Touching one byte per 64-byte cache line of every row first lets the CPU
-            // fetch all of them at once instead of one row after another.
-            let mut touched = 0u8;
-            for &i in mine {
-                touched ^= self.image(i).iter().step_by(64).fold(0, |a, &b| a ^ b);
-            }
-            std::hint::black_box(touched);
+            crate::tensor::touch_cache_lines(mine.iter().map(|&i| self.image(i)));
             for (out, &i) in rows.chunks_exact_mut(pixels).zip(mine) {
                 for (o, &byte) in out.iter_mut().zip(self.image(i)) {
                     *o = byte as f32 * PIXEL_SCALE;

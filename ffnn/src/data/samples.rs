@@ -195,10 +195,7 @@ impl Samples for TableView<'_> {
         x.reshape(indices.len(), width);
         crate::parallel::for_each_chunk_mut(&mut x.data, width.max(1), 16, &|first, rows| {
             let mine = &indices[first..first + rows.len() / width.max(1)];
-            // As in `Dataset::gather`: touch one value per 64-byte cache line of every row first,
-            // so the CPU fetches the scattered rows at once rather than one after another.
-            let touched = mine.iter().fold(0.0f32, |a, &i| a + self.row(i).iter().step_by(16).sum::<f32>());
-            std::hint::black_box(touched);
+            crate::tensor::touch_cache_lines(mine.iter().map(|&i| self.row(i)));
             for (out, &i) in rows.chunks_exact_mut(width.max(1)).zip(mine) {
                 out.copy_from_slice(self.row(i));
             }
