@@ -92,32 +92,13 @@ impl Csr {
                 }
             },
             &|rows, out| {
-                // A row is read in pieces of up to `PIECE` bytes, eight at a time: a word of
-                // eight zero bytes (the background) is skipped; otherwise all eight bytes are
-                // written as entries to `piece` and the write position advances past the
-                // non-zero ones only (no branch on each byte's value, which the CPU could not
-                // predict). Each piece's entries are then copied out.
-                const PIECE: usize = 256;
-                let mut piece = [(0u32, 0.0f32); PIECE];
+                // A row is listed in pieces of up to `PIECE` bytes into `piece` (which has room
+                // for the 8 entries a lister may write past the last one), then copied out.
+                let mut piece = [(0u32, 0.0f32); PIECE + 8];
                 let mut written = 0;
                 for i in rows {
                     for (p, bytes) in row(i).chunks(PIECE).enumerate() {
-                        let mut count = 0;
-                        let mut words = bytes.chunks_exact(8);
-                        for (w, word) in (&mut words).enumerate() {
-                            if u64::from_le_bytes(word.try_into().unwrap()) == 0 {
-                                continue;
-                            }
-                            for (j, &b) in word.iter().enumerate() {
-                                piece[count % PIECE] = ((p * PIECE + w * 8 + j) as u32, b as f32 * scale);
-                                count += usize::from(b != 0);
-                            }
-                        }
-                        let tail = bytes.len() - words.remainder().len();
-                        for (j, &b) in (tail..).zip(words.remainder()) {
-                            piece[count % PIECE] = ((p * PIECE + j) as u32, b as f32 * scale);
-                            count += usize::from(b != 0);
-                        }
+                        let count = list_bytes(bytes, (p * PIECE) as u32, scale, &mut piece);
                         out[written..written + count].copy_from_slice(&piece[..count]);
                         written += count;
                     }
@@ -227,6 +208,118 @@ impl Csr {
     }
 }
 
+/// How many bytes [`list_bytes`] lists at a time.
+const PIECE: usize = 256;
+
+/// Lists the non-zero bytes of `bytes` (at most [`PIECE`]) into `out` as entries
+/// `(first + position, byte as f32 · scale)`, in order; returns how many. Entries past the
+/// returned count, up to 8 of them, may be overwritten too.
+///
+/// Eight bytes at a time: a word of eight zero bytes (the background) is skipped; otherwise
+/// all eight bytes are written as entries and the write position advances past the non-zero
+/// ones only — no branch on each byte's value, which the CPU could not predict. With AVX2 the
+/// eight entries are one left-packing shuffle ([`list_bytes_avx2`]); [`list_bytes_plain`] is
+/// the same list one byte at a time, and the reference a test compares it with.
+fn list_bytes(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32, f32); PIECE + 8]) -> usize {
+    assert!(bytes.len() <= PIECE, "list_bytes: {} bytes in one piece", bytes.len());
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2; `bytes` is at most `PIECE` long, so (8 entries per word
+        // written at the count so far, at most `PIECE − 8`) every write lies in `out`.
+        return unsafe { list_bytes_avx2(bytes, first, scale, out) };
+    }
+    list_bytes_plain(bytes, first, scale, out)
+}
+
+/// [`list_bytes`] one byte at a time (eight written per non-zero word, as the SIMD version does).
+fn list_bytes_plain(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32, f32); PIECE + 8]) -> usize {
+    let mut count = 0;
+    let mut words = bytes.chunks_exact(8);
+    for (w, word) in (&mut words).enumerate() {
+        if u64::from_le_bytes(word.try_into().unwrap()) == 0 {
+            continue;
+        }
+        for (j, &b) in word.iter().enumerate() {
+            out[count] = (first + (w * 8 + j) as u32, b as f32 * scale);
+            count += usize::from(b != 0);
+        }
+    }
+    let tail = bytes.len() - words.remainder().len();
+    for (j, &b) in (tail..).zip(words.remainder()) {
+        out[count] = (first + j as u32, b as f32 * scale);
+        count += usize::from(b != 0);
+    }
+    count
+}
+
+/// For each 8-bit mask of non-zero bytes, the positions of its set bits, packed to the front
+/// (the rest 0): the shuffle that moves a word's non-zero bytes' entries together.
+#[cfg(target_arch = "x86_64")]
+static LEFT_PACK: [[u32; 8]; 256] = {
+    let mut table = [[0u32; 8]; 256];
+    let mut mask = 0;
+    while mask < 256 {
+        let (mut bit, mut n) = (0, 0);
+        while bit < 8 {
+            if mask & (1 << bit) != 0 {
+                table[mask][n] = bit as u32;
+                n += 1;
+            }
+            bit += 1;
+        }
+        mask += 1;
+    }
+    table
+};
+
+/// [`list_bytes`] with AVX2: per word of eight bytes, the bytes become eight `f32` values
+/// (`byte as f32 · scale`, the same bits as one at a time), their non-zero ones and their
+/// positions are packed to the front by one shuffle ([`LEFT_PACK`]), interleaved into eight
+/// `(position, value)` entries and stored at once; the count advances by the non-zero bytes.
+///
+/// # Safety
+///
+/// The CPU must have AVX2, and `bytes.len() ≤ PIECE`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn list_bytes_avx2(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32, f32); PIECE + 8]) -> usize {
+    use std::arch::x86_64::*;
+    let mut count = 0;
+    let mut words = bytes.chunks_exact(8);
+    let scale_lanes = _mm256_set1_ps(scale);
+    let base = _mm256_set1_epi32(first as i32);
+    for (w, word) in (&mut words).enumerate() {
+        let word = u64::from_le_bytes(word.try_into().unwrap());
+        if word == 0 {
+            continue;
+        }
+        // One bit per non-zero byte.
+        let zero = _mm_cmpeq_epi8(_mm_cvtsi64_si128(word as i64), _mm_setzero_si128());
+        let mask = !(_mm_movemask_epi8(zero) as u32) & 0xff;
+        // SAFETY: a table row is 8 `u32`s, the 32 bytes the load reads.
+        let shuffle = unsafe { _mm256_loadu_si256(LEFT_PACK[mask as usize].as_ptr().cast()) };
+        let values = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(word as i64))), scale_lanes);
+        let values = _mm256_permutevar8x32_ps(values, shuffle);
+        let positions = _mm256_add_epi32(shuffle, _mm256_add_epi32(base, _mm256_set1_epi32((w * 8) as i32)));
+        let positions = _mm256_castsi256_ps(positions);
+        // (p0 v0 p1 v1 | p4 v4 p5 v5) and (p2 v2 p3 v3 | p6 v6 p7 v7) → entries 0–3 and 4–7.
+        let (low, high) = (_mm256_unpacklo_ps(positions, values), _mm256_unpackhi_ps(positions, values));
+        let to = out[count..].as_mut_ptr().cast::<f32>();
+        // SAFETY: `count ≤ 8·w ≤ PIECE − 8`, so entries `count..count + 8` lie within `out`.
+        unsafe {
+            _mm256_storeu_ps(to, _mm256_permute2f128_ps(low, high, 0x20));
+            _mm256_storeu_ps(to.add(8), _mm256_permute2f128_ps(low, high, 0x31));
+        }
+        count += mask.count_ones() as usize;
+    }
+    let tail = bytes.len() - words.remainder().len();
+    for (j, &b) in (tail..).zip(words.remainder()) {
+        out[count] = (first + j as u32, b as f32 * scale);
+        count += usize::from(b != 0);
+    }
+    count
+}
+
 /// The number of non-zero bytes, counted in byte-wide lanes (32 bytes an instruction with
 /// AVX2) in chunks short enough that a lane cannot overflow.
 fn count_nonzero(bytes: &[u8]) -> usize {
@@ -258,8 +351,9 @@ fn parts(rows: usize, work: usize) -> Parts {
 /// over the non-zero `A[i, k]` only. `C` is reshaped to `rows(A) × cols(B)`.
 ///
 /// The kernel computes `C` in blocks of columns — 64 held in SIMD registers while a row's
-/// entries stream past (for one block, `B[k, block]` is 256 contiguous bytes and the block of
-/// `B` stays in the core's cache), then 16, 8, 4, 2 and 1 for what is left. Threads take
+/// entries stream past (for one block, `B[k, block]` is 256 contiguous bytes; the block of `B`
+/// is first copied out, its rows packed together, so that it stays in the core's caches: see
+/// `packs` in the kernel), then 16, 8, 4, 2 and 1 for what is left. Threads take
 /// ranges of `C`'s columns when there are enough for each (the first layer's 256 or 800 units),
 /// else ranges of its rows (a layer of a few dozen units). Either way each element is
 /// computed by one thread in one order, so the result does not depend on the thread count.
@@ -274,12 +368,13 @@ pub fn csr_matmul(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: &mut Matrix) {
         return;
     }
     let out = OutPtr(c.data.as_mut_ptr());
+    let pack = kernel::packs(a, b);
     let block = |rows: Range<usize>, cols: Range<usize>| {
         let out = &out;
         // SAFETY: `c` has `a.rows × n` elements and outlives the call; `rows` and `cols` lie
         // within `0..a.rows` and `0..n`, and threads get disjoint ranges of one of them (and all
         // of the other), so no element is written twice.
-        unsafe { kernel::block(a, b, bias, out.0, rows, cols) }
+        unsafe { kernel::block(a, b, bias, out.0, rows, cols, pack) }
     };
     let threads = crate::parallel::threads();
     if threads == 1 || a.entries.len() * n < PARALLEL_MIN_WORK {
@@ -330,16 +425,25 @@ mod kernel {
     ///
     /// `c` must point to `a.rows × b.cols` writable `f32`s that nothing else reads or writes
     /// in that block during the call; `rows` must lie within `0..a.rows`, `cols` within `0..b.cols`.
-    pub unsafe fn block(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, rows: Range<usize>, cols: Range<usize>) {
+    /// With `pack`, strips of 64 columns of `B` are read from a packed copy ([`packed_strips`]).
+    pub unsafe fn block(
+        a: &Csr,
+        b: &Matrix,
+        bias: Option<&[f32]>,
+        c: *mut f32,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        pack: bool,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU has the features the function is compiled for; the caller
             // upholds the rest (see `# Safety`).
-            return unsafe { block_avx2_fma(a, b, bias, c, rows, cols) };
+            return unsafe { block_avx2_fma(a, b, bias, c, rows, cols, pack) };
         }
         // aarch64's baseline (NEON) has a fused multiply-add; x86-64's does not.
         // SAFETY: the caller upholds `# Safety`.
-        unsafe { block_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, rows, cols) }
+        unsafe { block_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, rows, cols, pack) }
     }
 
     /// [`block`] compiled for AVX2 and FMA.
@@ -349,9 +453,17 @@ mod kernel {
     /// As [`block`], on a CPU with AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn block_avx2_fma(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: *mut f32, rows: Range<usize>, cols: Range<usize>) {
+    unsafe fn block_avx2_fma(
+        a: &Csr,
+        b: &Matrix,
+        bias: Option<&[f32]>,
+        c: *mut f32,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        pack: bool,
+    ) {
         // SAFETY: the caller upholds `# Safety`.
-        unsafe { block_with::<true>(a, b, bias, c, rows, cols) }
+        unsafe { block_with::<true>(a, b, bias, c, rows, cols, pack) }
     }
 
     /// [`block`] in strips of 64 columns (8 AVX registers of accumulators), then 16, 8, 4, 2, 1.
@@ -367,11 +479,15 @@ mod kernel {
         c: *mut f32,
         rows: Range<usize>,
         cols: Range<usize>,
+        pack: bool,
     ) {
         let mut j = cols.start;
         // SAFETY: each call computes strips that lie within `cols` (see `strips`), which the
         // caller guarantees are in `0..b.cols` and, with `rows`, this call's alone.
         unsafe {
+            if pack {
+                j = packed_strips::<FMA>(a, b, bias, c, rows.clone(), j, cols.end);
+            }
             j = strips::<64, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
             j = strips::<16, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
             j = strips::<8, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
@@ -398,35 +514,100 @@ mod kernel {
         end: usize,
     ) -> usize {
         while j + W <= end {
+            let strip_of_b = Columns { data: &b.data, stride: b.cols, first: j };
             // SAFETY: `j..j + W` lies within `j..end`, which the caller vouches for.
-            unsafe { strip::<W, FMA>(a, b, bias, c, rows.clone(), j) };
+            unsafe { strip::<W, FMA>(a, strip_of_b, bias, c, b.cols, rows.clone(), j) };
             j += W;
         }
         j
     }
 
-    /// Columns `j0..j0 + W` of rows `rows`: `acc = bias; for each entry (k, v) of the row: acc += v·B[k, j0..j0+W]`.
+    /// Whether [`packed_strips`] computes the strips of 64 columns: when `B` is wider than one
+    /// strip and copying a strip out costs little beside the multiply-adds that read it (`A`
+    /// has at least 8 entries per row of `B`). A strip of `B` read in place has its rows a whole
+    /// row of `B` apart (1 KiB for 256 units), which fall on a few cache sets and evict each
+    /// other; packed, the backward product's strip of `dZ₁` (one row per sample) fits the core's
+    /// first-level cache and the forward product's strip of `W₁` its second-level one, whole.
+    pub fn packs(a: &Csr, b: &Matrix) -> bool {
+        b.cols > 64 && a.entries.len() >= 8 * b.rows
+    }
+
+    thread_local! {
+        /// Each thread's copy of the strip of `B` it works on ([`packed_strips`]): sized once
+        /// (64 columns × the most rows seen, plus room to start on a cache line), then reused.
+        static PACKED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// As [`strips`]`::<64>`, each strip of `B` first copied to a contiguous, cache-line aligned
+    /// buffer (its rows 64 floats apart instead of `B.cols`), which the strip then reads. The
+    /// same multiply-adds in the same order: the same bits as [`strips`].
     ///
     /// # Safety
     ///
-    /// `c` must point to `a.rows × b.cols` writable `f32`s, `rows` must lie within `0..a.rows`,
-    /// `j0 + W ≤ b.cols`, and no other thread may touch this block of `c` during the call.
+    /// As [`strips`].
     #[inline(always)]
-    unsafe fn strip<const W: usize, const FMA: bool>(
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn packed_strips<const FMA: bool>(
         a: &Csr,
         b: &Matrix,
         bias: Option<&[f32]>,
         c: *mut f32,
         rows: Range<usize>,
+        mut j: usize,
+        end: usize,
+    ) -> usize {
+        PACKED.with_borrow_mut(|buffer| {
+            const LINE: usize = 64 / size_of::<f32>();
+            buffer.resize(buffer.len().max(b.rows * 64 + LINE), 0.0);
+            let skip = buffer.as_ptr().align_offset(64).min(LINE);
+            let packed = &mut buffer[skip..skip + b.rows * 64];
+            while j + 64 <= end {
+                for (k, to) in packed.chunks_exact_mut(64).enumerate() {
+                    to.copy_from_slice(&b.row(k)[j..j + 64]);
+                }
+                let strip_of_b = Columns { data: packed, stride: 64, first: 0 };
+                // SAFETY: `j..j + 64` lies within `j..end`, which the caller vouches for; the
+                // packed strip has `b.rows` rows of 64 columns, as the strip reads.
+                unsafe { strip::<64, FMA>(a, strip_of_b, bias, c, b.cols, rows.clone(), j) };
+                j += 64;
+            }
+        });
+        j
+    }
+
+    /// Where a strip of `B`'s columns is read from: row `k` of the strip is
+    /// `data[k · stride + first..][..W]` (`B` itself, or a packed copy of the strip).
+    #[derive(Clone, Copy)]
+    struct Columns<'a> {
+        data: &'a [f32],
+        stride: usize,
+        first: usize,
+    }
+
+    /// Columns `j0..j0 + W` of rows `rows`: `acc = bias; for each entry (k, v) of the row: acc += v·B[k, j0..j0+W]`,
+    /// with `B[k, j0..j0+W]` read from `b` and `C` being `n` columns wide.
+    ///
+    /// # Safety
+    ///
+    /// `c` must point to `a.rows × n` writable `f32`s, `rows` must lie within `0..a.rows`,
+    /// `j0 + W ≤ n`, and no other thread may touch this block of `c` during the call.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn strip<const W: usize, const FMA: bool>(
+        a: &Csr,
+        b: Columns,
+        bias: Option<&[f32]>,
+        c: *mut f32,
+        n: usize,
+        rows: Range<usize>,
         j0: usize,
     ) {
-        let n = b.cols;
         for i in rows {
             let mut acc = [0.0f32; W];
             if let Some(bias) = bias {
                 acc.copy_from_slice(&bias[j0..j0 + W]);
             }
-            let row_of = |k: u32| -> &[f32; W] { b.data[k as usize * n + j0..][..W].try_into().unwrap() };
+            let row_of = |k: u32| -> &[f32; W] { b.data[k as usize * b.stride + b.first..][..W].try_into().unwrap() };
             // Two entries per step: `acc += (v₀·B[k₀] + v₁·B[k₁])`. The bracket does not wait
             // for `acc`, so each accumulator waits for one addition per two entries instead of
             // two chained multiply-adds.
@@ -481,6 +662,49 @@ mod tests {
             let mut expected = Csr::default();
             expected.fill_from_dense(&x.transpose());
             assert_eq!(at, expected, "{rows}×{cols}");
+        }
+    }
+
+    /// The SIMD lister writes what the plain one writes, for pieces of every length up to 256
+    /// bytes, any mix of zero and non-zero bytes, and any first position.
+    #[test]
+    fn listing_bytes_with_simd_matches_the_plain_lister() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for len in 0..=PIECE {
+            for density in [0.0, 0.1, 0.5, 0.9, 1.0] {
+                let bytes: Vec<u8> =
+                    (0..len).map(|_| if rng.random_bool(density) { rng.random_range(1..=255) } else { 0 }).collect();
+                let first = rng.random_range(0..100_000);
+                let (mut plain, mut fast) = ([(0, 0.0); PIECE + 8], [(0, 0.0); PIECE + 8]);
+                let count = list_bytes_plain(&bytes, first, 1.0 / 255.0, &mut plain);
+                assert_eq!(count, bytes.iter().filter(|&&b| b != 0).count());
+                assert_eq!(list_bytes(&bytes, first, 1.0 / 255.0, &mut fast), count);
+                let bits = |e: &[(u32, f32)]| e.iter().map(|&(p, v)| (p, v.to_bits())).collect::<Vec<_>>();
+                assert_eq!(bits(&fast[..count]), bits(&plain[..count]), "{len} bytes at {density}");
+            }
+        }
+    }
+
+    /// Strips of `B` read from a packed copy give the bits of strips read in place, for the
+    /// shapes of both first-layer products (`B` = `W₁`, and `B` = `dZ₁` with few rows).
+    #[test]
+    fn packed_strips_give_the_bits_of_strips_read_in_place() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for &(m, k, n) in &[(128, 784, 256), (784, 128, 256), (50, 300, 200), (784, 1, 130), (3, 9, 65)] {
+            let x = sparse_random(m, k, 0.2, &mut rng);
+            let b = Matrix::from_vec(k, n, (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect());
+            let bias: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let mut a = Csr::default();
+            a.fill_from_dense(&x);
+            for bias in [None, Some(&bias[..])] {
+                let product = |pack: bool| {
+                    let mut c = Matrix::zeros(m, n);
+                    // SAFETY: `c` is `m × n`, the whole block, and this thread's alone.
+                    unsafe { kernel::block(&a, &b, bias, c.data.as_mut_ptr(), 0..m, 0..n, pack) };
+                    c
+                };
+                assert_eq!(product(true), product(false), "{m}×{k}×{n}");
+            }
         }
     }
 
