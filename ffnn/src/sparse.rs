@@ -420,12 +420,12 @@ mod kernel {
     use super::{Csr, Matrix, Range};
 
     /// Rows `rows`, columns `cols` of `C = A·B (+ bias)`, written through `c` (row-major, `B.cols` wide).
+    /// With `pack`, strips of 64 columns of `B` are read from a packed copy ([`packed_strips`]).
     ///
     /// # Safety
     ///
     /// `c` must point to `a.rows × b.cols` writable `f32`s that nothing else reads or writes
     /// in that block during the call; `rows` must lie within `0..a.rows`, `cols` within `0..b.cols`.
-    /// With `pack`, strips of 64 columns of `B` are read from a packed copy ([`packed_strips`]).
     pub unsafe fn block(
         a: &Csr,
         b: &Matrix,
