@@ -420,7 +420,7 @@ mod kernel {
     use super::{Csr, Matrix, Range};
 
     /// Rows `rows`, columns `cols` of `C = A·B (+ bias)`, written through `c` (row-major, `B.cols` wide).
-    /// With `pack`, strips of 64 columns of `B` are read from a packed copy ([`packed_strips`]).
+    /// With `pack`, strips of 64 columns of `B` are read from a packed copy ([`strips`]).
     ///
     /// # Safety
     ///
@@ -435,15 +435,22 @@ mod kernel {
         cols: Range<usize>,
         pack: bool,
     ) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features the function is compiled for; the caller
-            // upholds the rest (see `# Safety`).
-            return unsafe { block_avx2_fma(a, b, bias, c, rows, cols, pack) };
-        }
-        // aarch64's baseline (NEON) has a fused multiply-add; x86-64's does not.
-        // SAFETY: the caller upholds `# Safety`.
-        unsafe { block_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, rows, cols, pack) }
+        // The packing buffer is taken here, outside the compiled-for-AVX2 code: the kernel must
+        // not run inside a closure (such as the thread-local's), which is compiled without the
+        // enclosing function's CPU features unless the compiler happens to inline it — and then
+        // `mul_add` becomes a call to the library's `fmaf`, some fifty times slower.
+        let run = |packed: Option<&mut Vec<f32>>| {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU has the features the function is compiled for; the caller
+                // upholds the rest (see `# Safety`).
+                return unsafe { block_avx2_fma(a, b, bias, c, rows, cols, packed) };
+            }
+            // aarch64's baseline (NEON) has a fused multiply-add; x86-64's does not.
+            // SAFETY: the caller upholds `# Safety`.
+            unsafe { block_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, rows, cols, packed) }
+        };
+        if pack { PACKED.with_borrow_mut(|buffer| run(Some(buffer))) } else { run(None) }
     }
 
     /// [`block`] compiled for AVX2 and FMA.
@@ -460,10 +467,10 @@ mod kernel {
         c: *mut f32,
         rows: Range<usize>,
         cols: Range<usize>,
-        pack: bool,
+        packed: Option<&mut Vec<f32>>,
     ) {
         // SAFETY: the caller upholds `# Safety`.
-        unsafe { block_with::<true>(a, b, bias, c, rows, cols, pack) }
+        unsafe { block_with::<true>(a, b, bias, c, rows, cols, packed) }
     }
 
     /// [`block`] in strips of 64 columns (8 AVX registers of accumulators), then 16, 8, 4, 2, 1.
@@ -479,25 +486,25 @@ mod kernel {
         c: *mut f32,
         rows: Range<usize>,
         cols: Range<usize>,
-        pack: bool,
+        packed: Option<&mut Vec<f32>>,
     ) {
         let mut j = cols.start;
         // SAFETY: each call computes strips that lie within `cols` (see `strips`), which the
         // caller guarantees are in `0..b.cols` and, with `rows`, this call's alone.
         unsafe {
-            if pack {
-                j = packed_strips::<FMA>(a, b, bias, c, rows.clone(), j, cols.end);
-            }
-            j = strips::<64, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
-            j = strips::<16, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
-            j = strips::<8, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
-            j = strips::<4, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
-            j = strips::<2, FMA>(a, b, bias, c, rows.clone(), j, cols.end);
-            strips::<1, FMA>(a, b, bias, c, rows, j, cols.end);
+            j = strips::<64, FMA>(a, b, bias, c, rows.clone(), j, cols.end, packed);
+            j = strips::<16, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None);
+            j = strips::<8, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None);
+            j = strips::<4, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None);
+            j = strips::<2, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None);
+            strips::<1, FMA>(a, b, bias, c, rows, j, cols.end, None);
         }
     }
 
     /// As many [`strip`]s of `W` columns from column `j` as fit before `end`; returns where they stop.
+    /// Given `packed`, each strip of `B` is first copied into it, contiguous and cache-line aligned
+    /// (its rows `W` floats apart instead of `B.cols`), which the strip then reads: the same
+    /// multiply-adds in the same order, so the same bits (see [`packs`] for why and when).
     ///
     /// # Safety
     ///
@@ -512,67 +519,48 @@ mod kernel {
         rows: Range<usize>,
         mut j: usize,
         end: usize,
+        mut packed: Option<&mut Vec<f32>>,
     ) -> usize {
         while j + W <= end {
-            let strip_of_b = Columns { data: &b.data, stride: b.cols, first: j };
-            // SAFETY: `j..j + W` lies within `j..end`, which the caller vouches for.
+            let strip_of_b = match packed.as_deref_mut() {
+                Some(buffer) => Columns { data: pack_strip(buffer, b, j, W), stride: W, first: 0 },
+                None => Columns { data: &b.data, stride: b.cols, first: j },
+            };
+            // SAFETY: `j..j + W` lies within `j..end`, which the caller vouches for; a packed
+            // strip has `b.rows` rows of `W` columns, as the strip reads.
             unsafe { strip::<W, FMA>(a, strip_of_b, bias, c, b.cols, rows.clone(), j) };
             j += W;
         }
         j
     }
 
-    /// Whether [`packed_strips`] computes the strips of 64 columns: when `B` is wider than one
-    /// strip and copying a strip out costs little beside the multiply-adds that read it (`A`
-    /// has at least 8 entries per row of `B`). A strip of `B` read in place has its rows a whole
-    /// row of `B` apart (1 KiB for 256 units), which fall on a few cache sets and evict each
-    /// other; packed, the backward product's strip of `dZ₁` (one row per sample) fits the core's
-    /// first-level cache and the forward product's strip of `W₁` its second-level one, whole.
+    /// Whether [`strips`] packs the strips of 64 columns: when `B` is wider than one strip and
+    /// copying a strip out costs little beside the multiply-adds that read it (`A` has at least
+    /// 8 entries per row of `B`). A strip of `B` read in place has its rows a whole row of `B`
+    /// apart (1 KiB for 256 units), which fall on a few cache sets and evict each other; packed,
+    /// the backward product's strip of `dZ₁` (one row per sample) fits the core's first-level
+    /// cache and the forward product's strip of `W₁` its second-level one, whole.
     pub fn packs(a: &Csr, b: &Matrix) -> bool {
         b.cols > 64 && a.entries.len() >= 8 * b.rows
     }
 
     thread_local! {
-        /// Each thread's copy of the strip of `B` it works on ([`packed_strips`]): sized once
-        /// (64 columns × the most rows seen, plus room to start on a cache line), then reused.
+        /// Each thread's copy of the strip of `B` it works on ([`strips`], when [`packs`]): grown
+        /// to the largest strip seen (plus room to start on a cache line), then reused.
         static PACKED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     }
 
-    /// As [`strips`]`::<64>`, each strip of `B` first copied to a contiguous, cache-line aligned
-    /// buffer (its rows 64 floats apart instead of `B.cols`), which the strip then reads. The
-    /// same multiply-adds in the same order: the same bits as [`strips`].
-    ///
-    /// # Safety
-    ///
-    /// As [`strips`].
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn packed_strips<const FMA: bool>(
-        a: &Csr,
-        b: &Matrix,
-        bias: Option<&[f32]>,
-        c: *mut f32,
-        rows: Range<usize>,
-        mut j: usize,
-        end: usize,
-    ) -> usize {
-        PACKED.with_borrow_mut(|buffer| {
-            const LINE: usize = 64 / size_of::<f32>();
-            buffer.resize(buffer.len().max(b.rows * 64 + LINE), 0.0);
-            let skip = buffer.as_ptr().align_offset(64).min(LINE);
-            let packed = &mut buffer[skip..skip + b.rows * 64];
-            while j + 64 <= end {
-                for (k, to) in packed.chunks_exact_mut(64).enumerate() {
-                    to.copy_from_slice(&b.row(k)[j..j + 64]);
-                }
-                let strip_of_b = Columns { data: packed, stride: 64, first: 0 };
-                // SAFETY: `j..j + 64` lies within `j..end`, which the caller vouches for; the
-                // packed strip has `b.rows` rows of 64 columns, as the strip reads.
-                unsafe { strip::<64, FMA>(a, strip_of_b, bias, c, b.cols, rows.clone(), j) };
-                j += 64;
-            }
-        });
-        j
+    /// Copies columns `j..j + width` of `B` into `buffer`, row after row, starting on a
+    /// 64-byte boundary; returns the copy (`B.rows × width`).
+    fn pack_strip<'a>(buffer: &'a mut Vec<f32>, b: &Matrix, j: usize, width: usize) -> &'a [f32] {
+        const LINE: usize = 64 / size_of::<f32>();
+        buffer.resize(buffer.len().max(b.rows * width + LINE), 0.0);
+        let skip = buffer.as_ptr().align_offset(64).min(LINE);
+        let packed = &mut buffer[skip..skip + b.rows * width];
+        for (k, to) in packed.chunks_exact_mut(width.max(1)).enumerate() {
+            to.copy_from_slice(&b.row(k)[j..j + width]);
+        }
+        packed
     }
 
     /// Where a strip of `B`'s columns is read from: row `k` of the strip is
