@@ -322,7 +322,6 @@ fn inference(name: &'static str, model: &Model, x: &Matrix, threads: usize) -> I
     const BATCH: usize = 1000;
     // As `evaluate` and `predict` run it: no backward pass follows, so no Xᵀ is built.
     let mut state = ModelState::default();
-    state.sparse_input.forward_only = true;
     let mut batch = Matrix::zeros(BATCH, x.cols);
     let mut best = f64::INFINITY;
     for _ in 0..3 {

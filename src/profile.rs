@@ -202,7 +202,7 @@ pub fn profile_epoch(
         };
         let sparse_path = listed || dense_listed;
         if sparse_path {
-            sparse.x_t.fill_transpose_of(&sparse.x);
+            grads.input_t.fill_transpose_of(&sparse.x);
         }
         sparse.in_use = sparse_path;
         lap(Part::SparseBuild, &mut clock);
@@ -247,7 +247,7 @@ pub fn profile_epoch(
             let grad = &mut grads.layers[l];
             let layer = &model.layers[l];
             if l == 0 {
-                input_linear_backward(&x, &sparse, &from_l[0], &mut grad.weight, &mut grad.bias);
+                input_linear_backward(&x, &sparse, &grads.input_t, &from_l[0], &mut grad.weight, &mut grad.bias);
                 lap(Part::FirstBackward, &mut clock);
                 let flop = if sparse_path { 2.0 * nnz } else { 2.0 * n * layer.inputs() as f64 };
                 work.flop[Part::FirstBackward as usize] += flop * layer.outputs() as f64;

@@ -105,7 +105,76 @@ impl Team {
             (0..tasks).for_each(f);
             return;
         }
+        // Inside `overlap`'s foreground this thread holds the lock already, and the helpers
+        // may still be on the background job: wait for it, then go on as usual.
+        let _guard = if self.is_overlapping() {
+            self.finish_job();
+            None
+        } else {
+            Some(self.lock.lock().unwrap_or_else(|e| e.into_inner()))
+        };
+        // SAFETY: `f` outlives the job: `finish_job` below waits for every helper.
+        unsafe { self.start_job(tasks, f) };
+        IN_JOB.with(|j| j.set(true));
+        let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(0)));
+        IN_JOB.with(|j| j.set(false));
+        self.finish_job();
+        if let Err(p) = mine {
+            std::panic::resume_unwind(p);
+        }
+    }
+
+    /// Runs `background` on a helper while this thread runs `foreground`, and returns the
+    /// latter's result once both are done. Work that `foreground` hands to the team waits for
+    /// `background` to finish first. The way to hide serial work behind other serial work:
+    /// the training step lists `Xᵀ` (needed only by the first layer's gradient, at the end)
+    /// while this thread computes the loss's gradient and the last, small layers'.
+    /// With one thread (or inside a part of a job), `background` runs first, then `foreground`.
+    pub fn overlap<R>(&self, background: impl FnOnce() + Send, foreground: impl FnOnce() -> R) -> R {
+        if self.threads() < 2 || IN_JOB.with(Cell::get) || self.is_overlapping() {
+            background();
+            return foreground();
+        }
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let background = Mutex::new(Some(background));
+        let job = |i: usize| {
+            if i == 1 {
+                let task = background.lock().unwrap_or_else(|e| e.into_inner()).take();
+                task.expect("the background task runs once")();
+            }
+        };
+        // Whatever happens in `foreground`, the helpers are done with `job` (which borrows
+        // `background`) before this function returns or unwinds.
+        struct Finish<'t>(&'t Team);
+        impl Drop for Finish<'_> {
+            fn drop(&mut self) {
+                OVERLAPPING.with(|o| o.set(std::ptr::null()));
+                let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.finish_job()));
+                if panicked.is_err() && !std::thread::panicking() {
+                    panic!("a worker thread panicked");
+                }
+            }
+        }
+        // SAFETY: `job` outlives its use: `Finish` waits for every helper before it is dropped.
+        unsafe { self.start_job(2, &job) };
+        let finish = Finish(self);
+        OVERLAPPING.with(|o| o.set(self as *const Team));
+        let result = foreground();
+        drop(finish);
+        result
+    }
+
+    /// Whether this thread is in the foreground of this team's [`Team::overlap`].
+    fn is_overlapping(&self) -> bool {
+        OVERLAPPING.with(|o| std::ptr::eq(o.get(), self))
+    }
+
+    /// Hands `f` to the helpers (task `i` to helper `i`, for `i < tasks`) and returns at once.
+    ///
+    /// # Safety
+    /// The caller holds `lock`, the previous job is finished, and `f` stays alive until
+    /// [`Team::finish_job`] has returned.
+    unsafe fn start_job(&self, tasks: usize, f: &(dyn Fn(usize) + Sync)) {
         let s = &*self.shared;
         // SAFETY: see `Job`; no helper reads `job` until the epoch below changes.
         unsafe {
@@ -120,9 +189,16 @@ impl Team {
                 t.unpark();
             }
         }
-        IN_JOB.with(|j| j.set(true));
-        let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(0)));
-        IN_JOB.with(|j| j.set(false));
+    }
+
+    /// Waits until every helper is done with the current job (if any), and forgets it;
+    /// panics if a helper's part panicked.
+    fn finish_job(&self) {
+        let s = &*self.shared;
+        // SAFETY: only the thread that started a job reads or clears `job`.
+        if unsafe { (*s.job.get()).is_none() } {
+            return;
+        }
         let helpers = self.helpers.len();
         let waiting = Instant::now();
         while s.done.load(Ordering::Acquire) < helpers {
@@ -130,9 +206,6 @@ impl Team {
         }
         // SAFETY: every helper has finished with the job.
         unsafe { *s.job.get() = None };
-        if let Err(p) = mine {
-            std::panic::resume_unwind(p);
-        }
         if s.panicked.swap(false, Ordering::Relaxed) {
             panic!("a worker thread panicked");
         }
@@ -223,6 +296,9 @@ thread_local! {
     static LOCAL_TEAM: RefCell<Option<Arc<Team>>> = const { RefCell::new(None) };
     /// Whether this thread is running a part of a job: work it starts then runs inline.
     static IN_JOB: Cell<bool> = const { Cell::new(false) };
+    /// The team whose [`Team::overlap`] this thread is running the foreground of (it holds
+    /// that team's lock), or null.
+    static OVERLAPPING: Cell<*const Team> = const { Cell::new(std::ptr::null()) };
 }
 
 /// The team in use: the one [`with_threads`] set for this thread, else the process's (all
@@ -252,6 +328,12 @@ pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
     let previous = LOCAL_TEAM.with(|t| t.borrow_mut().replace(Arc::new(Team::new(threads))));
     let _restore = Restore(previous);
     f()
+}
+
+/// Runs `background` on another thread of the team while this one runs `foreground` (see
+/// [`Team::overlap`]).
+pub fn overlap<R>(background: impl FnOnce() + Send, foreground: impl FnOnce() -> R) -> R {
+    team().overlap(background, foreground)
 }
 
 /// Runs `f(0..tasks)` in parallel on the team (see [`Team::run`]); `tasks ≤ threads()`.
@@ -370,6 +452,71 @@ mod tests {
             sum.fetch_add(i + 1, Ordering::Relaxed);
         });
         assert_eq!(sum.load(Ordering::Relaxed), 6);
+    }
+
+    #[test]
+    fn overlap_runs_both_sides_once_and_work_in_the_foreground_waits_for_the_background() {
+        for threads in [1, 2, 3] {
+            let team = Team::new(threads);
+            for round in 0..100 {
+                let background_done = AtomicBool::new(false);
+                let mut listed = Vec::new();
+                let result = team.overlap(
+                    || {
+                        // Slow enough that the foreground reaches its parallel work first.
+                        std::thread::sleep(Duration::from_micros(if round % 10 == 0 { 500 } else { 0 }));
+                        listed.extend(0..10);
+                        background_done.store(true, Ordering::Release);
+                    },
+                    || {
+                        // Work handed to the team sees the background finished.
+                        let seen: Vec<AtomicBool> = (0..threads).map(|_| AtomicBool::new(false)).collect();
+                        team.run(threads, &|i| seen[i].store(background_done.load(Ordering::Acquire), Ordering::Relaxed));
+                        assert!(seen.iter().all(|s| s.load(Ordering::Relaxed)), "{threads} threads, round {round}");
+                        round * 2
+                    },
+                );
+                assert_eq!(result, round * 2);
+                assert_eq!(listed, (0..10).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    #[test]
+    fn overlap_without_work_in_the_foreground_still_waits_for_the_background() {
+        let team = Team::new(2);
+        let mut out = 0;
+        team.overlap(
+            || {
+                std::thread::sleep(Duration::from_millis(5));
+                out = 7;
+            },
+            || (),
+        );
+        assert_eq!(out, 7);
+        // And the team takes new work afterwards.
+        let sum = AtomicUsize::new(0);
+        team.run(2, &|i| {
+            sum.fetch_add(i + 1, Ordering::Relaxed);
+        });
+        assert_eq!(sum.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn a_panic_on_either_side_of_an_overlap_reaches_the_caller_and_the_team_goes_on() {
+        let team = Team::new(2);
+        let background =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| team.overlap(|| panic!("in the background"), || 1)));
+        assert!(background.is_err());
+        let foreground = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            team.overlap(|| std::thread::sleep(Duration::from_millis(2)), || -> usize { panic!("in the foreground") })
+        }));
+        assert!(foreground.is_err());
+        let sum = AtomicUsize::new(0);
+        team.run(2, &|i| {
+            sum.fetch_add(i + 1, Ordering::Relaxed);
+        });
+        assert_eq!(sum.load(Ordering::Relaxed), 3);
     }
 
     #[test]

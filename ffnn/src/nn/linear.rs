@@ -47,8 +47,8 @@ fn bias_gradient(dz: &Matrix, db: &mut [f32]) {
 ///
 /// About 80% of an MNIST image's pixels are exactly 0, and every `0 · W₁[p, :]` adds nothing.
 /// When the batch is sparse enough to pay (at most [`sparse::MAX_DENSITY`] non-zero, and at
-/// least [`sparse::MIN_OUTPUTS`] units), `sparse` is refilled with `X` and `Xᵀ` by their
-/// non-zero entries (or already holds `X`, listed by [`SparseInput::list_bytes`]) and
+/// least [`sparse::MIN_OUTPUTS`] units), `sparse` is refilled with `X` by its non-zero
+/// entries (or already holds `X`, listed by [`SparseInput::list_bytes`]) and
 /// `Z₁ = b₁ + Σ_{p: x_ip ≠ 0} x_ip · W₁[p, :]` skips the zero terms: the same sums, a fifth of
 /// the work. Otherwise this is [`linear_forward`].
 pub fn input_linear_forward(x: &Matrix, sparse: &mut SparseInput, w: &Matrix, b: &[f32], z: &mut Matrix) {
@@ -61,33 +61,30 @@ pub fn input_linear_forward(x: &Matrix, sparse: &mut SparseInput, w: &Matrix, b:
 
 /// The first layer's backward pass: `dW₁ = Xᵀ·dZ₁` and `db₁ = Σ_rows dZ₁` (no `dX`: nothing
 /// comes before the input). When the forward pass read `X` by its non-zero pixels, row `p` of
-/// `dW₁` sums `dZ₁`'s rows over the samples whose pixel `p` is not 0, from `Xᵀ` in `sparse`.
-pub fn input_linear_backward(x: &Matrix, sparse: &SparseInput, dz: &Matrix, dw: &mut Matrix, db: &mut [f32]) {
-    assert!(!sparse.forward_only, "input_linear_backward: the forward pass was made for evaluation only (no Xᵀ)");
+/// `dW₁` sums `dZ₁`'s rows over the samples whose pixel `p` is not 0, read from `x_t`: `Xᵀ`,
+/// listed from `sparse.x` by [`Csr::fill_transpose_of`] (the backward pass lists it while it
+/// computes the other layers' gradients, see `model_backward`).
+pub fn input_linear_backward(x: &Matrix, sparse: &SparseInput, x_t: &Csr, dz: &Matrix, dw: &mut Matrix, db: &mut [f32]) {
     if sparse.in_use {
-        csr_matmul(&sparse.x_t, dz, None, dw);
+        assert_eq!((x_t.rows, x_t.cols), (sparse.x.cols, sparse.x.rows), "input_linear_backward: x_t is not Xᵀ");
+        csr_matmul(x_t, dz, None, dw);
     } else {
         matmul(x, Op::T, dz, Op::N, dw, false);
     }
     bias_gradient(dz, db);
 }
 
-/// `X` and `Xᵀ` by their non-zero entries, for the first layer's two products.
+/// The input batch `X` by its non-zero entries, for the first layer's products.
 #[derive(Clone, Debug, Default)]
 pub struct SparseInput {
     /// Whether the last forward pass used them (its input had at most [`sparse::MAX_DENSITY`] non-zeros).
     pub in_use: bool,
     /// The input batch `X` by its non-zero entries.
     pub x: Csr,
-    /// Its transpose `Xᵀ`, for `dW₁ = Xᵀ·dZ₁`.
-    pub x_t: Csr,
     /// `Some(sparse)` takes that path whatever the batch's density (for results that must not
     /// depend on the other rows of a batch, see [`super::predict_in_blocks`]); `None` decides
     /// by density.
     pub force: Option<bool>,
-    /// Set for forward passes that no backward pass follows (evaluation, prediction): `Xᵀ`,
-    /// which only `dW₁` needs, is not built (a tenth of an evaluation's time for MNIST).
-    pub forward_only: bool,
     /// Set by [`SparseInput::list_bytes`]: `x` already holds the next forward pass's batch,
     /// listed straight from the dataset's bytes, and that pass reads it instead of its `X`.
     pub listed: bool,
@@ -135,9 +132,6 @@ impl SparseInput {
         } else {
             false
         };
-        if self.in_use && !self.forward_only {
-            self.x_t.fill_transpose_of(&self.x);
-        }
         self.in_use
     }
 }

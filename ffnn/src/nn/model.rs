@@ -12,6 +12,7 @@ use super::activation::{Activation, activation_backward, activation_forward};
 use super::init::{Init, Layer, initialize_parameters};
 use super::linear::{SparseInput, input_linear_backward, input_linear_forward, linear_backward, linear_forward};
 use super::loss::{softmax, softmax_cross_entropy_backward};
+use crate::sparse::Csr;
 use crate::tensor::Matrix;
 use rand::Rng;
 
@@ -123,6 +124,9 @@ pub struct Gradients {
     pub layers: Vec<Layer>,
     /// `dZ_l` of the last backward pass, one per layer.
     pub deltas: Vec<Matrix>,
+    /// `Xᵀ` by its non-zero entries, for `dW₁ = Xᵀ·dZ₁` when the first layer took the sparse
+    /// path: listed by the backward pass (only `dW₁` needs it).
+    pub input_t: Csr,
 }
 
 impl Gradients {
@@ -135,6 +139,7 @@ impl Gradients {
                 .map(|l| Layer { weight: Matrix::zeros(l.inputs(), l.outputs()), bias: vec![0.0; l.outputs()] })
                 .collect(),
             deltas: vec![Matrix::default(); model.layers.len()],
+            input_t: Csr::default(),
         }
     }
 }
@@ -239,34 +244,36 @@ pub fn model_backward(model: &Model, x: &Matrix, state: &ModelState, y: &[u8], g
     let layers = model.layers.len();
     grads.deltas.resize_with(layers, Matrix::default);
     let smoothing = state.training.map_or(0.0, |t| t.label_smoothing);
-    let loss = softmax_cross_entropy_backward(state.logits(), y, smoothing, &mut grads.deltas[layers - 1]);
-    let dropout = state.dropout().is_some();
-    for l in (0..layers).rev() {
-        let (before, from_l) = grads.deltas.split_at_mut(l);
-        let grad = &mut grads.layers[l];
-        if l == 0 {
-            input_linear_backward(x, &state.sparse_input, &from_l[0], &mut grad.weight, &mut grad.bias);
-        } else {
-            let dz_prev = before.last_mut();
-            linear_backward(
-                state.layer_input(l - 1),
-                &model.layers[l].weight,
-                &from_l[0],
-                &mut grad.weight,
-                &mut grad.bias,
-                dz_prev,
-            );
-        }
-        if l > 0 {
-            let d = &mut before[l - 1];
-            if dropout {
-                crate::parallel::for_each_zip_mut(&mut d.data, &state.masks[l - 1].data, &|d, m| {
-                    d.iter_mut().zip(m).for_each(|(g, &m)| *g *= m)
-                });
+    let Gradients { layers: grad_layers, deltas, input_t } = grads;
+    let sparse = &state.sparse_input;
+    // The first layer's gradient comes last, but the `Xᵀ` it reads can be listed now: on a
+    // second thread, while this one computes `dZ_L` and the gradients of the last layers,
+    // which are too small to share between threads (see `parallel::overlap`).
+    let loss = crate::parallel::overlap(
+        || {
+            if sparse.in_use {
+                input_t.fill_transpose_of(&sparse.x);
             }
-            activation_backward(d, &state.outputs[l - 1], model.activation);
-        }
-    }
+        },
+        || {
+            let loss = softmax_cross_entropy_backward(state.logits(), y, smoothing, &mut deltas[layers - 1]);
+            for l in (1..layers).rev() {
+                let (before, from_l) = deltas.split_at_mut(l);
+                let grad = &mut grad_layers[l];
+                let (a_prev, d) = (state.layer_input(l - 1), &mut before[l - 1]);
+                linear_backward(a_prev, &model.layers[l].weight, &from_l[0], &mut grad.weight, &mut grad.bias, Some(d));
+                if state.dropout().is_some() {
+                    crate::parallel::for_each_zip_mut(&mut d.data, &state.masks[l - 1].data, &|d, m| {
+                        d.iter_mut().zip(m).for_each(|(g, &m)| *g *= m)
+                    });
+                }
+                activation_backward(d, &state.outputs[l - 1], model.activation);
+            }
+            loss
+        },
+    );
+    let first = &mut grad_layers[0];
+    input_linear_backward(x, sparse, input_t, &deltas[0], &mut first.weight, &mut first.bias);
     let l2 = state.training.map_or(0.0, |t| t.l2);
     if l2 > 0.0 {
         return loss + l2_penalty(model, l2, grads);
@@ -291,7 +298,6 @@ fn l2_penalty(model: &Model, l2: f32, grads: &mut Gradients) -> f32 {
 /// accuracy: the fraction of rows whose most probable class is the label.
 pub fn predict(model: &Model, x: &Matrix, y: Option<&[u8]>) -> (Matrix, Option<f32>) {
     let mut state = ModelState::default();
-    state.sparse_input.forward_only = true;
     let mut p = Matrix::default();
     softmax(model_forward(model, x, &mut state), &mut p);
     let accuracy = y.map(|y| accuracy(&p, y));
@@ -310,7 +316,6 @@ pub fn predict_in_blocks(model: &Model, values: &[f32], rows: usize) -> Matrix {
     let non_zero = values.iter().filter(|&&v| v != 0.0).count();
     let mut state = ModelState::default();
     state.sparse_input.force = Some(non_zero as f32 <= crate::sparse::MAX_DENSITY * values.len() as f32);
-    state.sparse_input.forward_only = true;
     let classes = model.classes();
     let mut out = Matrix::zeros(rows, classes);
     let mut x = Matrix::zeros(PREDICT_BLOCK, width);

@@ -614,7 +614,6 @@ pub fn evaluate(model: &Model, data: &dyn Samples) -> Evaluation {
     let mut x = Matrix::default();
     let mut y = Vec::new();
     let mut state = ModelState::default();
-    state.sparse_input.forward_only = true;
     let mut total_loss = 0.0f64;
     let mut probabilities = Matrix::default();
     let mut predictions = Vec::with_capacity(data.len());
