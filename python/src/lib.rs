@@ -661,7 +661,7 @@ fn seed_update_parameters<'py>(
     }
     let inputs = layers[0].inputs();
     let mut model = Model { layers, activation: Activation::Relu, input_shape: (1, inputs) };
-    let gradients = ffnn::nn::Gradients { layers: grads, deltas: vec![] };
+    let gradients = ffnn::nn::Gradients { layers: grads, ..Default::default() };
     let mut sgd = OptimizerState::new(Optimizer::Sgd, learning_rate, &model);
     update_parameters(&mut model, &gradients, &mut sgd);
     layers_to_py(py, &model.layers)
