@@ -447,11 +447,17 @@ mod tests {
         }
         // Parked helpers wake up for new work.
         std::thread::sleep(Duration::from_millis(20));
+        assert_every_thread_runs_its_task(&team);
+    }
+
+    /// A job of one task per thread runs task `i` once each: `Σ (i + 1)` over the tasks.
+    fn assert_every_thread_runs_its_task(team: &Team) {
         let sum = AtomicUsize::new(0);
-        team.run(3, &|i| {
+        team.run(team.threads(), &|i| {
             sum.fetch_add(i + 1, Ordering::Relaxed);
         });
-        assert_eq!(sum.load(Ordering::Relaxed), 6);
+        let n = team.threads();
+        assert_eq!(sum.load(Ordering::Relaxed), n * (n + 1) / 2);
     }
 
     #[test]
@@ -495,11 +501,7 @@ mod tests {
         );
         assert_eq!(out, 7);
         // And the team takes new work afterwards.
-        let sum = AtomicUsize::new(0);
-        team.run(2, &|i| {
-            sum.fetch_add(i + 1, Ordering::Relaxed);
-        });
-        assert_eq!(sum.load(Ordering::Relaxed), 3);
+        assert_every_thread_runs_its_task(&team);
     }
 
     #[test]
@@ -512,11 +514,7 @@ mod tests {
             team.overlap(|| std::thread::sleep(Duration::from_millis(2)), || -> usize { panic!("in the foreground") })
         }));
         assert!(foreground.is_err());
-        let sum = AtomicUsize::new(0);
-        team.run(2, &|i| {
-            sum.fetch_add(i + 1, Ordering::Relaxed);
-        });
-        assert_eq!(sum.load(Ordering::Relaxed), 3);
+        assert_every_thread_runs_its_task(&team);
     }
 
     #[test]
