@@ -246,32 +246,31 @@ pub fn model_backward(model: &Model, x: &Matrix, state: &ModelState, y: &[u8], g
     let smoothing = state.training.map_or(0.0, |t| t.label_smoothing);
     let Gradients { layers: grad_layers, deltas, input_t } = grads;
     let sparse = &state.sparse_input;
-    // The first layer's gradient comes last, but the `Xᵀ` it reads can be listed now: on a
-    // second thread, while this one computes `dZ_L` and the gradients of the last layers,
-    // which are too small to share between threads (see `parallel::overlap`).
-    let loss = crate::parallel::overlap(
-        || {
-            if sparse.in_use {
-                input_t.fill_transpose_of(&sparse.x);
+    // dZ_L, then every layer's gradients but the first's.
+    let mut after_the_first = || {
+        let loss = softmax_cross_entropy_backward(state.logits(), y, smoothing, &mut deltas[layers - 1]);
+        for l in (1..layers).rev() {
+            let (before, from_l) = deltas.split_at_mut(l);
+            let grad = &mut grad_layers[l];
+            let (a_prev, d) = (state.layer_input(l - 1), &mut before[l - 1]);
+            linear_backward(a_prev, &model.layers[l].weight, &from_l[0], &mut grad.weight, &mut grad.bias, Some(d));
+            if state.dropout().is_some() {
+                crate::parallel::for_each_zip_mut(&mut d.data, &state.masks[l - 1].data, &|d, m| {
+                    d.iter_mut().zip(m).for_each(|(g, &m)| *g *= m)
+                });
             }
-        },
-        || {
-            let loss = softmax_cross_entropy_backward(state.logits(), y, smoothing, &mut deltas[layers - 1]);
-            for l in (1..layers).rev() {
-                let (before, from_l) = deltas.split_at_mut(l);
-                let grad = &mut grad_layers[l];
-                let (a_prev, d) = (state.layer_input(l - 1), &mut before[l - 1]);
-                linear_backward(a_prev, &model.layers[l].weight, &from_l[0], &mut grad.weight, &mut grad.bias, Some(d));
-                if state.dropout().is_some() {
-                    crate::parallel::for_each_zip_mut(&mut d.data, &state.masks[l - 1].data, &|d, m| {
-                        d.iter_mut().zip(m).for_each(|(g, &m)| *g *= m)
-                    });
-                }
-                activation_backward(d, &state.outputs[l - 1], model.activation);
-            }
-            loss
-        },
-    );
+            activation_backward(d, &state.outputs[l - 1], model.activation);
+        }
+        loss
+    };
+    // The first layer's gradient comes last, but the `Xᵀ` it reads (when it took the sparse
+    // path) can be listed now: on a second thread, while this one computes the rest, whose
+    // first products are too small to share between threads (see `parallel::overlap`).
+    let loss = if sparse.in_use {
+        crate::parallel::overlap(|| input_t.fill_transpose_of(&sparse.x), after_the_first)
+    } else {
+        after_the_first()
+    };
     let first = &mut grad_layers[0];
     input_linear_backward(x, sparse, input_t, &deltas[0], &mut first.weight, &mut first.bias);
     let l2 = state.training.map_or(0.0, |t| t.l2);
