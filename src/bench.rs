@@ -148,10 +148,10 @@ pub fn flop_per_epoch(sizes: &[usize], n: usize) -> f64 {
 
 /// [`flop_per_epoch`] minus the products with zero pixels that the first layer skips: its
 /// forward product and weight gradient touch only the non-zero inputs (`density` of them; see
-/// [`ffnn::sparse`]) when the inputs are sparse enough and the layer wide enough for that path.
+/// [`ffnn::sparse`]) when the inputs are sparse enough for that path.
 pub fn flop_done_per_epoch(sizes: &[usize], n: usize, density: f64) -> f64 {
     let dense = flop_per_epoch(sizes, n);
-    if sizes.len() < 2 || sizes[1] < ffnn::sparse::MIN_OUTPUTS || density > ffnn::sparse::MAX_DENSITY as f64 {
+    if sizes.len() < 2 || density > ffnn::sparse::MAX_DENSITY as f64 {
         return dense;
     }
     let first = 4.0 * (sizes[0] * sizes[1]) as f64 * n as f64;
@@ -401,10 +401,11 @@ mod tests {
         assert_eq!(super::flop_per_epoch(&[784, 256, 128, 10], 1), 4.0 * 234_752.0 + 2.0 * 34_048.0);
         assert_eq!(super::flop_per_epoch(&[784, 10], 60_000), 4.0 * 7840.0 * 60_000.0);
         // With 20% non-zero pixels the first layer's forward and weight gradient do 20% of the
-        // work; softmax regression (10 outputs) and dense inputs keep the dense count.
+        // work, softmax regression's (10 outputs) too; dense inputs keep the dense count.
         let mlp = super::flop_per_epoch(&[784, 256, 128, 10], 1);
         assert_eq!(super::flop_done_per_epoch(&[784, 256, 128, 10], 1, 0.2), mlp - 0.8 * 4.0 * 200_704.0);
-        assert_eq!(super::flop_done_per_epoch(&[784, 10], 1, 0.2), super::flop_per_epoch(&[784, 10], 1));
+        let softmax = super::flop_per_epoch(&[784, 10], 1);
+        assert_eq!(super::flop_done_per_epoch(&[784, 10], 1, 0.2), softmax - 0.8 * 4.0 * 7840.0);
         assert_eq!(super::flop_done_per_epoch(&[784, 256, 128, 10], 1, 0.9), mlp);
     }
 }

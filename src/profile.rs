@@ -158,7 +158,7 @@ pub fn profile_epoch(
         test.gather(&(0..test.len()).collect::<Vec<_>>(), &mut all, &mut labels);
         let density = all.data.iter().filter(|&&v| v != 0.0).count() as f64 / all.data.len().max(1) as f64;
         let first = &run.model.layers[0];
-        let sparse = first.outputs() >= ffnn::sparse::MIN_OUTPUTS && density <= ffnn::sparse::MAX_DENSITY as f64;
+        let sparse = density <= ffnn::sparse::MAX_DENSITY as f64;
         let first_flop = (first.inputs() * first.outputs()) as f64 * if sparse { density } else { 1.0 };
         let rest: usize = run.model.layers[1..].iter().map(|l| l.inputs() * l.outputs()).sum();
         2.0 * (first_flop + rest as f64) * test.len() as f64
@@ -196,22 +196,23 @@ pub fn profile_epoch(
         work.bytes[Part::Gather as usize] +=
             if listed { n * inputs + 8.0 * sparse.x.entries.len() as f64 } else { 4.0 * n * inputs };
 
-        let dense_listed = !listed && first.outputs() >= ffnn::sparse::MIN_OUTPUTS && {
+        let dense_listed = !listed && {
             sparse.x.fill_from_dense(&x);
             sparse.x.density() <= ffnn::sparse::MAX_DENSITY
         };
         let sparse_path = listed || dense_listed;
-        if sparse_path {
+        sparse.in_use = sparse_path;
+        let transposed = sparse.needs_transpose(first.outputs());
+        if transposed {
             grads.input_t.fill_transpose_of(&sparse.x);
         }
-        sparse.in_use = sparse_path;
         lap(Part::SparseBuild, &mut clock);
         let nnz = sparse.x.entries.len() as f64;
         // The dense batch read (when it was gathered), and Xᵀ (and X) written as (index, value) pairs.
-        if !listed && first.outputs() >= ffnn::sparse::MIN_OUTPUTS {
+        if !listed {
             work.bytes[Part::SparseBuild as usize] += 4.0 * n * inputs + if sparse_path { 8.0 * nnz } else { 0.0 };
         }
-        if sparse_path {
+        if transposed {
             work.bytes[Part::SparseBuild as usize] += 16.0 * nnz;
         }
         if sparse_path {

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use ffnn::data::idx::read_maybe_gzip;
 use ffnn::data::image::encode_png;
-use ffnn::data::load_dataset;
+use ffnn::data::{Dataset, load_dataset};
 use ffnn_cli::download::{MNIST_FILES, sha256_hex};
 
 #[test]
@@ -22,6 +22,22 @@ fn real_mnist_counts_and_label_histograms() {
     assert_eq!(split.test.label_counts(), vec![980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
     // The first training image is a 5, the first test image a 7.
     assert_eq!((split.train.labels[0], split.test.labels[0]), (5, 7));
+    // About a fifth of MNIST's pixels are not 0 (19.1% of the first 5000 training images,
+    // counted in Python from the same file); the estimate samples 1000 images.
+    let density = split.train.density();
+    assert!((0.17..0.21).contains(&density), "{density}");
+}
+
+#[test]
+fn density_counts_the_non_zero_pixels() {
+    // Three 2 × 2 images with 1, 2 and 4 non-zero pixels: 7 of 12.
+    let data = Dataset { images: vec![0, 9, 0, 0, 1, 0, 0, 255, 3, 3, 3, 3], labels: vec![0, 1, 0], height: 2, width: 2 };
+    assert_eq!(data.density(), 7.0 / 12.0);
+    // 5000 images: one in five sampled, every sampled one all zero but one pixel of its 4.
+    let images = (0..5000).flat_map(|i| if i % 5 == 0 { [0, 0, 7, 0] } else { [1, 1, 1, 1] }).collect();
+    let data = Dataset { images, labels: vec![0; 5000], height: 2, width: 2 };
+    assert_eq!(data.density(), 0.25);
+    assert_eq!(Dataset { images: vec![], labels: vec![], height: 2, width: 2 }.density(), 0.0);
 }
 
 #[test]

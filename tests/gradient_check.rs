@@ -33,7 +33,7 @@ fn check_inputs(sizes: &[usize], activation: Activation, seed: u64, zeros: f64) 
 
     let mut state = ModelState::default();
     model_forward(&model, &x, &mut state);
-    let sparse = zeros >= 0.7 && sizes[1] >= ffnn::sparse::MIN_OUTPUTS;
+    let sparse = zeros >= 0.7;
     assert_eq!(state.sparse_input.in_use, sparse, "sparse first layer for {sizes:?} with {zeros} zeros");
     let mut grads = Gradients::for_model(&model);
     let j = model_backward(&model, &x, &state, &y, &mut grads);
@@ -104,12 +104,14 @@ fn two_layers_sigmoid_and_relu() {
 
 #[test]
 fn sparse_inputs_take_the_sparse_path_with_the_same_gradients() {
-    // 17 and 83 outputs: the kernel's 64-, 16- and 1-column blocks.
+    // 17 and 83 outputs: the kernel's 64-, 16- and 1-column blocks (and Xᵀ for dW₁).
     check_inputs(&[30, 17, 4], Activation::Relu, 6, 0.8);
     check_inputs(&[12, 83, 3], Activation::Sigmoid, 7, 0.8);
     check_inputs(&[40, 20], Activation::Relu, 8, 0.9);
-    // Too narrow or too dense for the sparse path: the dense one, same answers.
+    // Narrower than 16 units: dW₁ scattered from X without Xᵀ (softmax regression's shape too).
     check_inputs(&[30, 10], Activation::Relu, 9, 0.8);
+    check_inputs(&[30, 3, 4], Activation::Sigmoid, 11, 0.8);
+    // Too dense for the sparse path: the dense one, same answers.
     check_inputs(&[30, 17, 4], Activation::Relu, 10, 0.3);
 }
 

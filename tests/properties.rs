@@ -9,7 +9,7 @@ use ffnn::gemm::{Op, matmul, matmul_reference};
 use ffnn::nn::{Activation, Gradients, Init, Model, ModelState, TrainingMode, model_backward, model_forward};
 use ffnn::optim::{Optimizer, OptimizerState, update_parameters};
 use ffnn::parallel::{for_each_chunk_mut, for_each_mut, for_each_range, for_each_zip_mut, with_threads};
-use ffnn::sparse::{Csr, csr_matmul, csr_matmul_reference};
+use ffnn::sparse::{Csr, csr_matmul, csr_matmul_reference, csr_t_matmul, csr_t_matmul_reference};
 use ffnn::tensor::Matrix;
 use ffnn::train::{Length, TrainConfig, evaluate, gather_batch, train_model};
 use proptest::prelude::*;
@@ -145,8 +145,8 @@ proptest! {
     }
 
     /// The CSR builders (a matrix and its transpose) against the dense matrix, on any thread
-    /// count, and the sparse product against its definition; the product's bits do not depend
-    /// on the thread count.
+    /// count, and the sparse products (`A·B` and, without listing `Aᵀ`, `Aᵀ·B`) against their
+    /// definitions; the products' bits do not depend on the thread count.
     #[test]
     fn sparse_kernels_match_their_definitions((m, k, n) in shape3(2_000_000), t in threads(), density in prop::sample::select(vec![0.0, 0.05, 0.2, 0.5, 1.0]), with_bias in any::<bool>(), seed in any::<u64>()) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -175,6 +175,15 @@ proptest! {
         prop_assert_eq!(&fast.data, &one_thread.data, "{}×{}×{} on {} threads vs 1", m, k, n, t);
         csr_matmul_reference(&a, &b, bias, &mut slow);
         prop_assert!(worst(&fast.data, &slow.data) <= 1e-5 * (k as f32).sqrt() * 4.0 + 1e-6);
+        // Aᵀ·B' for a B' with one row per row of A (n columns: narrow and wide ones).
+        let b_rows = random_matrix(m, n, 1.0, &mut rng);
+        let (mut scattered, mut scattered_one, mut slow_t) = (Matrix::default(), Matrix::default(), Matrix::default());
+        with_threads(t, || csr_t_matmul(&a, &b_rows, &mut scattered));
+        with_threads(1, || csr_t_matmul(&a, &b_rows, &mut scattered_one));
+        prop_assert_eq!(&scattered.data, &scattered_one.data, "Aᵀ·B: {}×{}×{} on {} threads vs 1", m, k, n, t);
+        csr_t_matmul_reference(&a, &b_rows, &mut slow_t);
+        prop_assert_eq!((scattered.rows, scattered.cols), (k, n));
+        prop_assert!(worst(&scattered.data, &slow_t.data) <= 1e-5 * (m as f32).sqrt() * 4.0 + 1e-6);
     }
 
     /// A matrix listed straight from rows of bytes is the one listed from the same bytes scaled
@@ -194,7 +203,25 @@ proptest! {
             listed.fill_from_bytes(rows, cols, &row, ffnn::data::PIXEL_SCALE);
         });
         with_threads(1, || expected.fill_from_dense(&scaled));
-        prop_assert_eq!(listed, expected, "{}×{} at {} on {} threads", rows, cols, density, t);
+        prop_assert_eq!(&listed, &expected, "{}×{} at {} on {} threads", rows, cols, density, t);
+        // Capped at `max` entries: the same list when there are at most that many, else no
+        // entries at all and `false` (the batch is counted, not listed).
+        let entries = expected.entries.len();
+        for max in [entries, entries.saturating_sub(1), 0, usize::MAX] {
+            let (mut from_bytes, mut from_dense) = (Csr::default(), Csr::default());
+            let fits = with_threads(t, || {
+                let fits = from_bytes.fill_from_bytes_up_to(rows, cols, &row, ffnn::data::PIXEL_SCALE, max);
+                prop_assert_eq!(fits, from_dense.fill_from_dense_up_to(&scaled, max));
+                Ok(fits)
+            })?;
+            prop_assert_eq!(fits, entries <= max, "{} entries, at most {}", entries, max);
+            if fits {
+                prop_assert_eq!(&from_bytes, &expected);
+                prop_assert_eq!(&from_dense, &expected);
+            } else {
+                prop_assert!(from_bytes.entries.is_empty() && from_dense.entries.is_empty());
+            }
+        }
     }
 
     /// A training step on a batch listed straight from the dataset's bytes (`gather_batch`)

@@ -13,17 +13,19 @@
 //!
 //! [`Csr`] holds a matrix by its non-zero entries, row by row ("compressed sparse rows");
 //! the transpose `Xᵀ` is a [`Csr`] too, so one kernel, [`csr_matmul`] (`C = A·B (+ bias)`
-//! with `A` sparse and `B` dense), does both products. [`csr_matmul_reference`] is the
-//! definition, kept beside it for the test.
+//! with `A` sparse and `B` dense), does both products. For a narrow layer (softmax regression,
+//! 10 units) [`csr_t_matmul`] computes `Xᵀ·dZ₁` from `X` itself, without listing `Xᵀ`. Each
+//! kernel has its definition beside it (`…_reference`) for the tests.
 
 use crate::tensor::Matrix;
 use std::ops::Range;
 
-/// Inputs sparser than this (fraction of non-zero entries) take the sparse path…
+/// Inputs sparser than this (fraction of non-zero entries) take the sparse path.
 pub const MAX_DENSITY: f32 = 0.4;
-/// …when the layer has at least this many outputs: the kernel works on blocks of 16 or 64
-/// output columns; a narrower layer (softmax regression's 10) is faster as a dense GEMM.
-pub const MIN_OUTPUTS: usize = 16;
+/// A first layer of at least this many units gets its weight gradient `dW₁ = Xᵀ·dZ₁` from the
+/// listed transpose `Xᵀ` ([`csr_matmul`]); a narrower one (softmax regression's 10 units)
+/// scatters each sample's row of `dZ₁` instead ([`csr_t_matmul`]), which needs no `Xᵀ`.
+pub const MIN_OUTPUTS_FOR_TRANSPOSE: usize = 16;
 
 /// A `rows × cols` matrix stored by its non-zero entries, row by row: row `i`'s entries are
 /// `entries[start[i]..start[i + 1]]`, each `(column, value)`, in increasing column order.
@@ -48,9 +50,17 @@ impl Csr {
 
     /// Refills `self` with the non-zero entries of `x`.
     pub fn fill_from_dense(&mut self, x: &Matrix) {
+        self.fill_from_dense_up_to(x, usize::MAX);
+    }
+
+    /// [`Csr::fill_from_dense`] if `x` has at most `max_entries` non-zero entries (returns
+    /// `true`); else stops once they are counted, before listing any, leaves `self` without
+    /// entries and returns `false`. (A batch too dense for the sparse path costs one count.)
+    pub fn fill_from_dense_up_to(&mut self, x: &Matrix, max_entries: usize) -> bool {
         self.fill_by_rows(
             x.rows,
             x.cols,
+            max_entries,
             &|first, counts| {
                 for (i, count) in (first..).zip(counts) {
                     // (Counted in 32-bit lanes: eight floats an instruction with AVX2.)
@@ -72,7 +82,7 @@ impl Csr {
                     }
                 }
             },
-        );
+        )
     }
 
     /// Refills `self` with `rows` rows of bytes, `row(i)` being row `i` (`cols` bytes), each
@@ -80,9 +90,23 @@ impl Csr {
     /// [`Csr::fill_from_dense`] lists from those rows once scaled, without writing the dense
     /// matrix first (a batch of images goes from the dataset's bytes to this list directly).
     pub fn fill_from_bytes<'a>(&mut self, rows: usize, cols: usize, row: &(dyn Fn(usize) -> &'a [u8] + Sync), scale: f32) {
+        self.fill_from_bytes_up_to(rows, cols, row, scale, usize::MAX);
+    }
+
+    /// [`Csr::fill_from_bytes`] if the rows have at most `max_entries` non-zero bytes (returns
+    /// `true`); else, as [`Csr::fill_from_dense_up_to`], lists none and returns `false`.
+    pub fn fill_from_bytes_up_to<'a>(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        row: &(dyn Fn(usize) -> &'a [u8] + Sync),
+        scale: f32,
+        max_entries: usize,
+    ) -> bool {
         self.fill_by_rows(
             rows,
             cols,
+            max_entries,
             &|first, counts| {
                 crate::tensor::touch_cache_lines((first..first + counts.len()).map(row));
                 for (i, count) in (first..).zip(counts) {
@@ -104,19 +128,33 @@ impl Csr {
                     }
                 }
             },
-        );
+        )
     }
 
     /// Refills `self` as a `rows × cols` matrix, row by row, in two parallel passes over ranges
     /// of rows: `count(first, counts)` writes the number of entries of rows `first..` into
     /// `counts` (→ where each row starts), then `list(rows, out)` writes those rows' entries, in
-    /// column order, into `out` (exactly as many as counted).
-    fn fill_by_rows(&mut self, rows: usize, cols: usize, count: &(dyn Fn(usize, &mut [u32]) + Sync), list: &ListRows) {
+    /// column order, into `out` (exactly as many as counted) — unless there are more than
+    /// `max_entries`: then `self` is left without entries and the result is `false`.
+    fn fill_by_rows(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        max_entries: usize,
+        count: &(dyn Fn(usize, &mut [u32]) + Sync),
+        list: &ListRows,
+    ) -> bool {
         self.prepare(rows, cols, rows * cols);
         let parts = parts(rows, rows * cols);
         crate::parallel::for_each_chunk_mut(&mut self.start[..rows], 1, parts.per_part, &|first, counts| count(first, counts));
+        if self.start[..rows].iter().map(|&n| n as usize).sum::<usize>() > max_entries {
+            self.start.fill(0);
+            self.entries.clear();
+            return false;
+        }
         self.counts_to_starts();
         crate::parallel::for_each_part(self.split(parts), &|part, (_, out)| list(parts.range(part, rows), out));
+        true
     }
 
     /// Refills `self` with the transpose of `a`, in parallel over ranges of `a`'s columns (this
@@ -389,6 +427,52 @@ pub fn csr_matmul(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: &mut Matrix) {
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_MIN_WORK: usize = 1 << 17;
 
+/// `C = Aᵀ·B` without listing `Aᵀ`: `C[k, :] = Σ_i A[i, k] · B[i, :]` over the non-zero
+/// `A[i, k]`, for a narrow `B` (the first layer's `dW₁ = Xᵀ·dZ₁` of softmax regression, 10
+/// columns). `C` is reshaped to `cols(A) × cols(B)`.
+///
+/// Each row `i` of `A` scatters its entries: `C[k, :] += A[i, k] · B[i, :]`, with `B[i, :]` held
+/// in registers (16 columns, zero-padded) and the rows of `C` (16 floats, one cache line, in a
+/// padded copy) in the first-level cache. Every element sums its terms in the order of `i`, one
+/// multiply-add each. For a wide `B` listing `Aᵀ` and [`csr_matmul`] are faster (a row of `C`
+/// no longer fits in registers); for 10 columns this is about three times faster than
+/// listing `Aᵀ` and then the product. Threads take ranges of `C`'s rows (columns of `A`),
+/// each reading the part of every row of `A` that falls in its range, so the result does not
+/// depend on the thread count.
+pub fn csr_t_matmul(a: &Csr, b: &Matrix, c: &mut Matrix) {
+    assert_eq!(a.rows, b.rows, "csr_t_matmul: inner dimensions differ ({}×{})ᵀ · {}×{}", a.rows, a.cols, b.rows, b.cols);
+    c.reshape(a.cols, b.cols);
+    if b.cols == 0 {
+        return;
+    }
+    let out = OutPtr(c.data.as_mut_ptr());
+    let block = |ks: Range<usize>| {
+        let out = &out;
+        // SAFETY: `c` has `a.cols × b.cols` elements and outlives the call; threads get
+        // disjoint ranges `ks` of its rows within `0..a.cols`.
+        unsafe { kernel::scatter(a, b, out.0, ks) }
+    };
+    if crate::parallel::threads() == 1 || a.entries.len() * b.cols.next_multiple_of(16) < PARALLEL_MIN_WORK {
+        block(0..a.cols);
+    } else {
+        crate::parallel::for_each_range(a.cols, 16, &block);
+    }
+}
+
+/// The definition of [`csr_t_matmul`]: `C[k][j] = Σ_i A[i][k]·B[i][j]`, one element at a time,
+/// in the order of `i`.
+pub fn csr_t_matmul_reference(a: &Csr, b: &Matrix, c: &mut Matrix) {
+    c.reshape(a.cols, b.cols);
+    c.data.fill(0.0);
+    for i in 0..a.rows {
+        for &(k, v) in a.row(i) {
+            for j in 0..b.cols {
+                c.data[k as usize * b.cols + j] += v * b.data[i * b.cols + j];
+            }
+        }
+    }
+}
+
 /// The output pointer, shared by threads that write disjoint columns.
 struct OutPtr(*mut f32);
 // SAFETY: only dereferenced by `kernel::block`, on disjoint blocks of a matrix that
@@ -473,7 +557,10 @@ mod kernel {
         unsafe { block_with::<true>(a, b, bias, c, rows, cols, packed) }
     }
 
-    /// [`block`] in strips of 64 columns (8 AVX registers of accumulators), then 16, 8, 4, 2, 1.
+    /// [`block`] in strips of 64 columns (8 AVX registers of accumulators), then 16, 8, 4, 2, 1
+    /// — or, when packing pays, the columns left after the strips of 64 in strips of 16 read
+    /// from a packed copy padded with zero columns (softmax regression's 10 outputs are one
+    /// such strip): the padding's products are computed and not stored.
     ///
     /// # Safety
     ///
@@ -489,10 +576,21 @@ mod kernel {
         packed: Option<&mut Vec<f32>>,
     ) {
         let mut j = cols.start;
+        let mut packed = packed;
         // SAFETY: each call computes strips that lie within `cols` (see `strips`), which the
         // caller guarantees are in `0..b.cols` and, with `rows`, this call's alone.
         unsafe {
-            j = strips::<64, FMA>(a, b, bias, c, rows.clone(), j, cols.end, packed);
+            // Strips of 64 are packed only when `B` is wider than one (else its rows are contiguous).
+            let wide = if b.cols > 64 { packed.as_deref_mut() } else { None };
+            j = strips::<64, FMA>(a, b, bias, c, rows.clone(), j, cols.end, wide);
+            if let Some(buffer) = packed {
+                while j < cols.end {
+                    let width = (cols.end - j).min(16);
+                    let strip_of_b = Columns { data: pack_strip(buffer, b, j, width, 16), stride: 16, first: 0 };
+                    strip::<16, FMA>(a, strip_of_b, bias, c, b.cols, rows.clone(), j, width);
+                    j += width;
+                }
+            }
             j = strips::<16, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None);
             j = strips::<8, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None);
             j = strips::<4, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None);
@@ -523,25 +621,26 @@ mod kernel {
     ) -> usize {
         while j + W <= end {
             let strip_of_b = match packed.as_deref_mut() {
-                Some(buffer) => Columns { data: pack_strip(buffer, b, j, W), stride: W, first: 0 },
+                Some(buffer) => Columns { data: pack_strip(buffer, b, j, W, W), stride: W, first: 0 },
                 None => Columns { data: &b.data, stride: b.cols, first: j },
             };
             // SAFETY: `j..j + W` lies within `j..end`, which the caller vouches for; a packed
             // strip has `b.rows` rows of `W` columns, as the strip reads.
-            unsafe { strip::<W, FMA>(a, strip_of_b, bias, c, b.cols, rows.clone(), j) };
+            unsafe { strip::<W, FMA>(a, strip_of_b, bias, c, b.cols, rows.clone(), j, W) };
             j += W;
         }
         j
     }
 
-    /// Whether [`strips`] packs the strips of 64 columns: when `B` is wider than one strip and
-    /// copying a strip out costs little beside the multiply-adds that read it (`A` has at least
-    /// 8 entries per row of `B`). A strip of `B` read in place has its rows a whole row of `B`
-    /// apart (1 KiB for 256 units), which fall on a few cache sets and evict each other; packed,
-    /// the backward product's strip of `dZ₁` (one row per sample) fits the core's first-level
-    /// cache and the forward product's strip of `W₁` its second-level one, whole.
+    /// Whether [`block`] reads its strips of `B` from packed copies: when copying a strip out
+    /// costs little beside the multiply-adds that read it (`A` has at least 8 entries per row
+    /// of `B`). A strip of `B` read in place has its rows a whole row of `B` apart (1 KiB for
+    /// 256 units), which fall on a few cache sets and evict each other; packed, the backward
+    /// product's strip of `dZ₁` (one row per sample) fits the core's first-level cache and the
+    /// forward product's strip of `W₁` its second-level one, whole. And a last strip narrower
+    /// than 16 columns is padded to 16 in the copy: one strip instead of 8 + 2 for 10 columns.
     pub fn packs(a: &Csr, b: &Matrix) -> bool {
-        b.cols > 64 && a.entries.len() >= 8 * b.rows
+        a.entries.len() >= 8 * b.rows
     }
 
     thread_local! {
@@ -550,17 +649,109 @@ mod kernel {
         static PACKED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     }
 
-    /// Copies columns `j..j + width` of `B` into `buffer`, row after row, starting on a
-    /// 64-byte boundary; returns the copy (`B.rows × width`).
-    fn pack_strip<'a>(buffer: &'a mut Vec<f32>, b: &Matrix, j: usize, width: usize) -> &'a [f32] {
+    /// Copies columns `j..j + width` of `B` into `buffer`, row after row, each row padded with
+    /// zeros to `stride ≥ width` floats, starting on a 64-byte boundary; returns the copy
+    /// (`B.rows × stride`).
+    fn pack_strip<'a>(buffer: &'a mut Vec<f32>, b: &Matrix, j: usize, width: usize, stride: usize) -> &'a [f32] {
         const LINE: usize = 64 / size_of::<f32>();
-        buffer.resize(buffer.len().max(b.rows * width + LINE), 0.0);
+        buffer.resize(buffer.len().max(b.rows * stride + LINE), 0.0);
         let skip = buffer.as_ptr().align_offset(64).min(LINE);
-        let packed = &mut buffer[skip..skip + b.rows * width];
-        for (k, to) in packed.chunks_exact_mut(width.max(1)).enumerate() {
-            to.copy_from_slice(&b.row(k)[j..j + width]);
+        let packed = &mut buffer[skip..skip + b.rows * stride];
+        if stride == 16 && width < 16 {
+            // A narrow last strip: 16 floats read at a time (running into the next row of `B`,
+            // except at its end), the columns past `width` then set to 0 — no call to `memcpy`
+            // for each short row.
+            for (k, to) in packed.chunks_exact_mut(16).enumerate() {
+                let to: &mut [f32; 16] = to.try_into().unwrap();
+                match b.data.get(k * b.cols + j..k * b.cols + j + 16) {
+                    Some(from) => {
+                        for (c, (t, &f)) in to.iter_mut().zip(from).enumerate() {
+                            *t = if c < width { f } else { 0.0 };
+                        }
+                    }
+                    None => {
+                        to.fill(0.0);
+                        to[..width].copy_from_slice(&b.row(k)[j..j + width]);
+                    }
+                }
+            }
+            return packed;
+        }
+        for (k, to) in packed.chunks_exact_mut(stride.max(1)).enumerate() {
+            to[..width].copy_from_slice(&b.row(k)[j..j + width]);
+            to[width..].fill(0.0);
         }
         packed
+    }
+
+    /// Rows `ks` of `C = Aᵀ·B`, written through `c` (row-major, `B.cols` wide): see
+    /// [`super::csr_t_matmul`].
+    ///
+    /// # Safety
+    ///
+    /// `c` must point to `a.cols × b.cols` writable `f32`s of which nothing else reads or writes
+    /// rows `ks` during the call; `ks` must lie within `0..a.cols`, and `b.rows == a.rows`.
+    pub unsafe fn scatter(a: &Csr, b: &Matrix, c: *mut f32, ks: Range<usize>) {
+        // The buffer is taken outside the compiled-for-AVX2 code, as in `block`.
+        PACKED.with_borrow_mut(|buffer| {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU has the features the function is compiled for; the caller
+                // upholds the rest (see `# Safety`).
+                return unsafe { scatter_avx2_fma(a, b, c, ks, buffer) };
+            }
+            // SAFETY: the caller upholds `# Safety`.
+            unsafe { scatter_with::<{ cfg!(target_arch = "aarch64") }>(a, b, c, ks, buffer) }
+        })
+    }
+
+    /// [`scatter`] compiled for AVX2 and FMA.
+    ///
+    /// # Safety
+    ///
+    /// As [`scatter`], on a CPU with AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn scatter_avx2_fma(a: &Csr, b: &Matrix, c: *mut f32, ks: Range<usize>, buffer: &mut Vec<f32>) {
+        // SAFETY: the caller upholds `# Safety`.
+        unsafe { scatter_with::<true>(a, b, c, ks, buffer) }
+    }
+
+    /// [`scatter`], 16 columns of `C` at a time: the rows `ks` of those columns accumulate in
+    /// `buffer` (16 floats per row, cache-line aligned), then are copied out.
+    ///
+    /// # Safety
+    ///
+    /// As [`scatter`].
+    #[inline(always)]
+    unsafe fn scatter_with<const FMA: bool>(a: &Csr, b: &Matrix, c: *mut f32, ks: Range<usize>, buffer: &mut Vec<f32>) {
+        const LINE: usize = 64 / size_of::<f32>();
+        let n = b.cols;
+        buffer.resize(buffer.len().max(ks.len() * 16 + LINE), 0.0);
+        let skip = buffer.as_ptr().align_offset(64).min(LINE);
+        let sums = &mut buffer[skip..skip + ks.len() * 16];
+        for j0 in (0..n).step_by(16) {
+            let width = (n - j0).min(16);
+            sums.fill(0.0);
+            for i in 0..a.rows {
+                let mut row_of_b = [0.0f32; 16];
+                row_of_b[..width].copy_from_slice(&b.row(i)[j0..j0 + width]);
+                let row = a.row(i);
+                let from = if ks.start == 0 { 0 } else { row.partition_point(|&(k, _)| (k as usize) < ks.start) };
+                let to = if ks.end >= a.cols { row.len() } else { row.partition_point(|&(k, _)| (k as usize) < ks.end) };
+                for &(k, v) in &row[from..to] {
+                    let sum: &mut [f32; 16] = (&mut sums[(k as usize - ks.start) * 16..][..16]).try_into().unwrap();
+                    for (s, &d) in sum.iter_mut().zip(&row_of_b) {
+                        *s = if FMA { v.mul_add(d, *s) } else { *s + v * d };
+                    }
+                }
+            }
+            for (r, sum) in sums.chunks_exact(16).enumerate() {
+                // SAFETY: row `ks.start + r` of `c` is within `ks`, which this call owns, and
+                // `j0 + width ≤ n`.
+                unsafe { std::ptr::copy_nonoverlapping(sum.as_ptr(), c.add((ks.start + r) * n + j0), width) };
+            }
+        }
     }
 
     /// Where a strip of `B`'s columns is read from: row `k` of the strip is
@@ -573,12 +764,13 @@ mod kernel {
     }
 
     /// Columns `j0..j0 + W` of rows `rows`: `acc = bias; for each entry (k, v) of the row: acc += v·B[k, j0..j0+W]`,
-    /// with `B[k, j0..j0+W]` read from `b` and `C` being `n` columns wide.
+    /// with `B[k, j0..j0+W]` read from `b` and `C` being `n` columns wide; the first `store`
+    /// (≤ `W`) of them are written (the others are a packed strip's zero padding).
     ///
     /// # Safety
     ///
     /// `c` must point to `a.rows × n` writable `f32`s, `rows` must lie within `0..a.rows`,
-    /// `j0 + W ≤ n`, and no other thread may touch this block of `c` during the call.
+    /// `j0 + store ≤ n`, and no other thread may touch this block of `c` during the call.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn strip<const W: usize, const FMA: bool>(
@@ -589,11 +781,16 @@ mod kernel {
         n: usize,
         rows: Range<usize>,
         j0: usize,
+        store: usize,
     ) {
         for i in rows {
+            // (`acc` is only ever read and written whole or at constant places, so that it lives
+            // in registers; the `store`-long copies go through arrays of their own.)
             let mut acc = [0.0f32; W];
             if let Some(bias) = bias {
-                acc.copy_from_slice(&bias[j0..j0 + W]);
+                let mut start = [0.0f32; W];
+                start[..store].copy_from_slice(&bias[j0..j0 + store]);
+                acc = start;
             }
             let row_of = |k: u32| -> &[f32; W] { b.data[k as usize * b.stride + b.first..][..W].try_into().unwrap() };
             // Two entries per step: `acc += (v₀·B[k₀] + v₁·B[k₁])`. The bracket does not wait
@@ -612,9 +809,10 @@ mod kernel {
                     *s = if FMA { v.mul_add(w, *s) } else { *s + v * w };
                 }
             }
-            // SAFETY: `c` has `a.rows × n` elements, `i < a.rows` and `j0 + W ≤ n`; this
+            let done = acc;
+            // SAFETY: `c` has `a.rows × n` elements, `i < a.rows` and `j0 + store ≤ n`; this
             // thread owns this block.
-            unsafe { std::ptr::copy_nonoverlapping(acc.as_ptr(), c.add(i * n + j0), W) };
+            unsafe { std::ptr::copy_nonoverlapping(done.as_ptr(), c.add(i * n + j0), store) };
         }
     }
 }
@@ -678,7 +876,11 @@ mod tests {
     #[test]
     fn packed_strips_give_the_bits_of_strips_read_in_place() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        for &(m, k, n) in &[(128, 784, 256), (784, 128, 256), (50, 300, 200), (784, 1, 130), (3, 9, 65)] {
+        // Wide products, and narrow ones whose last strip is padded (10 = one padded strip of 16,
+        // 100 = 64 + 16 + 16 + 4, 64 = one strip not packed).
+        let shapes = [(128, 784, 256), (784, 128, 256), (50, 300, 200), (784, 1, 130), (3, 9, 65)];
+        let narrow = [(100, 784, 10), (128, 784, 1), (60, 200, 100), (40, 100, 64), (30, 300, 17)];
+        for &(m, k, n) in shapes.iter().chain(&narrow) {
             let x = sparse_random(m, k, 0.2, &mut rng);
             let b = Matrix::from_vec(k, n, (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect());
             let bias: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -692,6 +894,36 @@ mod tests {
                     c
                 };
                 assert_eq!(product(true), product(false), "{m}×{k}×{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn scattered_transposed_product_matches_its_definition_and_the_dense_product() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        // Softmax regression's shape, one column, exactly 16, and widths past one block of 16.
+        for &(m, k, n) in &[(100, 784, 10), (128, 784, 1), (37, 53, 16), (50, 300, 33), (1, 1, 1), (0, 4, 4), (9, 0, 3)] {
+            for density in [0.0, 0.2, 1.0] {
+                let x = sparse_random(m, k, density, &mut rng);
+                let b = Matrix::from_vec(m, n, (0..m * n).map(|_| rng.random_range(-1.0..1.0)).collect());
+                let mut a = Csr::default();
+                a.fill_from_dense(&x);
+                let (mut fast, mut slow, mut dense) = (Matrix::default(), Matrix::default(), Matrix::zeros(k, n));
+                csr_t_matmul(&a, &b, &mut fast);
+                csr_t_matmul_reference(&a, &b, &mut slow);
+                crate::gemm::matmul_reference(&x, crate::gemm::Op::T, &b, crate::gemm::Op::N, &mut dense, false);
+                for other in [&slow, &dense] {
+                    assert_eq!((fast.rows, fast.cols), (other.rows, other.cols), "{m}×{k}×{n}");
+                    let worst = fast.data.iter().zip(&other.data).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+                    assert!(worst <= 1e-5 * (m as f32).sqrt() * 4.0, "{m}×{k}×{n} at {density}: {worst}");
+                }
+                // Each element sums its terms in the order of the rows, one multiply-add each.
+                if m == 100 && density == 0.2 {
+                    let (p, j) = (a.entries[0].0 as usize, 3);
+                    let exact =
+                        (0..m).fold(0.0f32, |s, i| if x.row(i)[p] != 0.0 { x.row(i)[p].mul_add(b.row(i)[j], s) } else { s });
+                    assert_eq!(fast.row(p)[j].to_bits(), exact.to_bits());
+                }
             }
         }
     }

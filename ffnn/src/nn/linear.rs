@@ -7,7 +7,7 @@
 //! so the sums here are plain sums.
 
 use crate::gemm::{Op, matmul};
-use crate::sparse::{self, Csr, csr_matmul};
+use crate::sparse::{self, Csr, csr_matmul, csr_t_matmul};
 use crate::tensor::Matrix;
 
 /// `Z = A_prev·W + b`. `z` is reshaped to `n × out` (reusing its allocation).
@@ -46,9 +46,8 @@ fn bias_gradient(dz: &Matrix, db: &mut [f32]) {
 /// The first layer's forward pass, `Z₁ = X·W₁ + b₁`, on the input batch itself.
 ///
 /// About 80% of an MNIST image's pixels are exactly 0, and every `0 · W₁[p, :]` adds nothing.
-/// When the batch is sparse enough to pay (at most [`sparse::MAX_DENSITY`] non-zero, and at
-/// least [`sparse::MIN_OUTPUTS`] units), `sparse` is refilled with `X` by its non-zero
-/// entries (or already holds `X`, listed by [`SparseInput::list_bytes`]) and
+/// When the batch is sparse enough to pay (at most [`sparse::MAX_DENSITY`] non-zero),
+/// `sparse` is refilled with `X` by its non-zero entries (or already holds `X`, listed by [`SparseInput::list_bytes`]) and
 /// `Z₁ = b₁ + Σ_{p: x_ip ≠ 0} x_ip · W₁[p, :]` skips the zero terms: the same sums, a fifth of
 /// the work. Otherwise this is [`linear_forward`].
 pub fn input_linear_forward(x: &Matrix, sparse: &mut SparseInput, w: &Matrix, b: &[f32], z: &mut Matrix) {
@@ -61,13 +60,16 @@ pub fn input_linear_forward(x: &Matrix, sparse: &mut SparseInput, w: &Matrix, b:
 
 /// The first layer's backward pass: `dW₁ = Xᵀ·dZ₁` and `db₁ = Σ_rows dZ₁` (no `dX`: nothing
 /// comes before the input). When the forward pass read `X` by its non-zero pixels, row `p` of
-/// `dW₁` sums `dZ₁`'s rows over the samples whose pixel `p` is not 0, read from `x_t`: `Xᵀ`,
-/// listed from `sparse.x` by [`Csr::fill_transpose_of`] (the backward pass lists it while it
-/// computes the other layers' gradients, see `model_backward`).
+/// `dW₁` sums `dZ₁`'s rows over the samples whose pixel `p` is not 0: read from `x_t`, `Xᵀ`
+/// listed from `sparse.x` by [`Csr::fill_transpose_of`], when [`SparseInput::needs_transpose`]
+/// (the backward pass lists it while it computes the other layers' gradients, see
+/// `model_backward`); else scattered from `sparse.x` itself ([`csr_t_matmul`]).
 pub fn input_linear_backward(x: &Matrix, sparse: &SparseInput, x_t: &Csr, dz: &Matrix, dw: &mut Matrix, db: &mut [f32]) {
-    if sparse.in_use {
+    if sparse.needs_transpose(dz.cols) {
         assert_eq!((x_t.rows, x_t.cols), (sparse.x.cols, sparse.x.rows), "input_linear_backward: x_t is not Xᵀ");
         csr_matmul(x_t, dz, None, dw);
+    } else if sparse.in_use {
+        csr_t_matmul(&sparse.x, dz, dw);
     } else {
         matmul(x, Op::T, dz, Op::N, dw, false);
     }
@@ -88,6 +90,9 @@ pub struct SparseInput {
     /// Set by [`SparseInput::list_bytes`]: `x` already holds the next forward pass's batch,
     /// listed straight from the dataset's bytes, and that pass reads it instead of its `X`.
     pub listed: bool,
+    /// Set by [`SparseInput::list_bytes`] when the batch it counted was too dense: the next
+    /// forward pass takes the dense path without counting the same batch again.
+    pub too_dense: bool,
 }
 
 impl SparseInput {
@@ -105,30 +110,46 @@ impl SparseInput {
         scale: f32,
         outputs: usize,
     ) -> bool {
-        self.listed = false;
+        (self.listed, self.too_dense) = (false, false);
         if !self.may_be_sparse(rows * cols, outputs) {
             return false;
         }
-        self.x.fill_from_bytes(rows, cols, row, scale);
-        self.listed = self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY);
+        self.listed = self.x.fill_from_bytes_up_to(rows, cols, row, scale, self.max_entries(rows * cols))
+            && self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY);
+        self.too_dense = !self.listed;
         self.listed
+    }
+
+    /// The most entries a batch of `values` inputs may have for the sparse path: a few more
+    /// than [`sparse::MAX_DENSITY`] of them (the density test decides at the edge), or all
+    /// with [`SparseInput::force`]. A denser batch is counted, not listed.
+    fn max_entries(&self, values: usize) -> usize {
+        if self.force == Some(true) { values } else { (sparse::MAX_DENSITY as f64 * values as f64) as usize + 1 }
     }
 
     /// Whether a batch of `values` inputs into a layer of `outputs` units may take the sparse
     /// path (then its density decides, unless [`SparseInput::force`] does).
     fn may_be_sparse(&self, values: usize, outputs: usize) -> bool {
         // (Entries are indexed by 32 bits: a batch beyond 4 G values stays dense.)
-        outputs >= sparse::MIN_OUTPUTS && values < u32::MAX as usize && self.force != Some(false)
+        outputs > 0 && values < u32::MAX as usize && self.force != Some(false)
+    }
+
+    /// Whether the backward pass of a first layer of `outputs` units reads `Xᵀ` (the batch
+    /// took the sparse path and the layer has at least [`sparse::MIN_OUTPUTS_FOR_TRANSPOSE`]
+    /// units), which it then lists from `x`.
+    pub fn needs_transpose(&self, outputs: usize) -> bool {
+        self.in_use && outputs >= sparse::MIN_OUTPUTS_FOR_TRANSPOSE
     }
 
     /// Takes the sparse path for `x` (or for the batch [`SparseInput::list_bytes`] listed) into a
     /// layer of `outputs` units if that pays; returns whether it did.
     fn fill(&mut self, x: &Matrix, outputs: usize) -> bool {
+        let too_dense = std::mem::take(&mut self.too_dense);
         self.in_use = if std::mem::take(&mut self.listed) {
             true
-        } else if self.may_be_sparse(x.data.len(), outputs) {
-            self.x.fill_from_dense(x);
-            self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY)
+        } else if !too_dense && self.may_be_sparse(x.data.len(), outputs) {
+            self.x.fill_from_dense_up_to(x, self.max_entries(x.data.len()))
+                && self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY)
         } else {
             false
         };

@@ -263,10 +263,10 @@ pub fn model_backward(model: &Model, x: &Matrix, state: &ModelState, y: &[u8], g
         }
         loss
     };
-    // The first layer's gradient comes last, but the `Xᵀ` it reads (when it took the sparse
-    // path) can be listed now: on a second thread, while this one computes the rest, whose
-    // first products are too small to share between threads (see `parallel::overlap`).
-    let loss = if sparse.in_use {
+    // The first layer's gradient comes last, but the `Xᵀ` it reads (when it needs one) can be
+    // listed now: on a second thread, while this one computes the rest, whose first products
+    // are too small to share between threads (see `parallel::overlap`).
+    let loss = if sparse.needs_transpose(model.layers[0].outputs()) {
         crate::parallel::overlap(|| input_t.fill_transpose_of(&sparse.x), after_the_first)
     } else {
         after_the_first()

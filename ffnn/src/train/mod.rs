@@ -418,6 +418,11 @@ pub fn continue_training(
     let mut x = Matrix::default();
     let mut y = Vec::new();
     let mut state = ModelState::default();
+    // Images denser on the whole than the sparse path allows (Fashion-MNIST: about half the
+    // pixels are non-zero) never try it: nearly every batch would be counted, then gathered.
+    if train.images().is_some_and(|images| images.density() > crate::sparse::MAX_DENSITY) {
+        state.sparse_input.force = Some(false);
+    }
     let mut grads = Gradients::for_model(&run.model);
     let mut augmenter = Augmenter::default();
     let mut since_checkpoint = 0.0;
