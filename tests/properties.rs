@@ -6,7 +6,7 @@
 
 use ffnn::data::{Dataset, MiniBatches};
 use ffnn::gemm::{Op, matmul, matmul_reference};
-use ffnn::nn::{Activation, Gradients, Init, Model, ModelState, TrainingMode, model_backward, model_forward};
+use ffnn::nn::{Activation, Gradients, Init, Model, ModelState, TrainingMode, compute_loss, model_backward, model_forward};
 use ffnn::optim::{Optimizer, OptimizerState, update_parameters};
 use ffnn::parallel::{for_each_chunk_mut, for_each_mut, for_each_range, for_each_zip_mut, with_threads};
 use ffnn::sparse::{Csr, csr_matmul, csr_matmul_reference, csr_t_matmul, csr_t_matmul_reference};
@@ -407,6 +407,9 @@ proptest! {
         });
         let (logits, reference) = naive_forward_backward(&model, &x, &y, Some(&state.outputs));
         prop_assert!(loss.is_finite());
+        // The cost the backward pass returns is `compute_loss`'s, bit for bit (the training
+        // loop reports it instead of computing the loss a second time).
+        prop_assert_eq!(loss.to_bits(), compute_loss(state.logits(), &y).to_bits());
         prop_assert!(close(&state.logits().data, &logits, 1e-4), "logits of {:?}, batch {}, {} threads", sizes, batch, t);
         for (l, (g, (dw, db))) in grads.layers.iter().zip(&reference).enumerate() {
             prop_assert!(close(&g.weight.data, dw, 2e-4), "dW{} of {:?}, batch {}, {} threads", l + 1, sizes, batch, t);
@@ -417,7 +420,10 @@ proptest! {
         let (mut many, mut one) = (ModelState { training, ..ModelState::default() }, ModelState { training, ..ModelState::default() });
         with_threads(t, || model_forward(&model, &x, &mut many));
         with_threads(1, || model_forward(&model, &x, &mut one));
-        prop_assert_eq!(many.masks, one.masks);
+        prop_assert_eq!(&many.masks, &one.masks);
+        // With dropout too, the backward pass's cost is `compute_loss` of its logits.
+        let dropped_cost = with_threads(t, || model_backward(&model, &x, &many, &y, &mut grads));
+        prop_assert_eq!(dropped_cost.to_bits(), compute_loss(many.logits(), &y).to_bits());
     }
 
     /// `evaluate` works in chunks of 1000 samples: on any number of samples (a last chunk of 1

@@ -116,14 +116,24 @@ impl Csr {
                 }
             },
             &|rows, out| {
-                // A row is listed in pieces of up to `PIECE` bytes into `piece` (which has room
-                // for the 8 entries a lister may write past the last one), then copied out.
+                // A row is listed in pieces of up to `PIECE` bytes straight into `out`, whose
+                // entries after the piece's (the next pieces' and rows') are written later: the
+                // up to 8 entries a lister writes past its last one land there. Only near the
+                // end of `out` (this thread's part) is a piece listed into `piece`, which has
+                // room for them, and copied out.
                 let mut piece = [(0u32, 0.0f32); PIECE + 8];
                 let mut written = 0;
                 for i in rows {
                     for (p, bytes) in row(i).chunks(PIECE).enumerate() {
-                        let count = list_bytes(bytes, (p * PIECE) as u32, scale, &mut piece);
-                        out[written..written + count].copy_from_slice(&piece[..count]);
+                        let first = (p * PIECE) as u32;
+                        let count = match out.get_mut(written..written + PIECE + 8) {
+                            Some(room) => list_bytes(bytes, first, scale, room.try_into().unwrap()),
+                            None => {
+                                let count = list_bytes(bytes, first, scale, &mut piece);
+                                out[written..written + count].copy_from_slice(&piece[..count]);
+                                count
+                            }
+                        };
                         written += count;
                     }
                 }

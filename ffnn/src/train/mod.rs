@@ -2,7 +2,8 @@
 //!
 //! Every epoch, `random_mini_batches` cuts the shuffled training set into batches; one
 //! iteration on a mini-batch `(X, y)` is the seed's step:
-//! `model_forward` → `compute_loss` (and `accuracy`) → `model_backward` → `update_parameters`.
+//! `model_forward` → `compute_loss` (and `accuracy`) → `model_backward` → `update_parameters`
+//! (the cost comes from `model_backward`, which computes the same sums on the way).
 //! Every `eval_every` iterations (and after the last one) the cost and accuracy of the current
 //! mini-batch and of the test set go into the [`History`], both plain cross-entropy (label
 //! smoothing and dropout shape the gradient, not the reported cost).
@@ -459,15 +460,19 @@ pub fn continue_training(
             } else {
                 gather_batch(train, batch, run.model.layers[0].outputs(), &mut x, &mut y, &mut state.sparse_input);
             }
-            // The seed's step: forward, cost, backward, update.
+            // The seed's step: forward, cost, backward, update. The cost is the one the backward
+            // pass differentiates — `compute_loss`'s sums, so its bits, without computing them
+            // twice — unless label smoothing or an L2 penalty change that one: the reported
+            // cost is always the plain cross-entropy.
             let logits = model_forward(&run.model, &x, &mut state);
-            let loss = compute_loss(logits, &y);
             let batch_accuracy = accuracy(logits, &y);
+            let cost = model_backward(&run.model, &x, &state, &y, &mut grads);
+            let plain = state.training.is_none_or(|t| t.label_smoothing == 0.0 && t.l2 == 0.0);
+            let loss = if plain { cost } else { compute_loss(state.logits(), &y) };
             let start = *first_loss.get_or_insert(loss);
             if let Some(why) = diverged(loss, run.model.classes(), start) {
                 return Err(Error::Diverged { iteration: run.iteration + 1, why });
             }
-            model_backward(&run.model, &x, &state, &y, &mut grads);
             update_parameters(&mut run.model, &grads, &mut run.optimizer);
             let seconds = started.elapsed().as_secs_f64();
             run.train_seconds += seconds;
