@@ -2,6 +2,7 @@
 //! for every weight and bias of sigmoid and ReLU networks of 1 to 3 layers, on dense inputs
 //! and on mostly-zero ones (which take the sparse first-layer path, `ffnn::sparse`).
 
+use ffnn::data::PIXEL_SCALE;
 use ffnn::nn::{Activation, Gradients, Init, Model, ModelState, TrainingMode, compute_loss, model_backward, model_forward};
 use ffnn::tensor::Matrix;
 use rand::{Rng, SeedableRng};
@@ -27,11 +28,15 @@ fn check_inputs(sizes: &[usize], activation: Activation, seed: u64, zeros: f64) 
     }
     let n = 7;
     let classes = *sizes.last().unwrap();
-    let pixels = (0..n * sizes[0]).map(|_| if rng.random_bool(zeros) { 0.0 } else { rng.random_range(0.0..1.0) });
-    let x = Matrix::from_vec(n, sizes[0], pixels.collect());
+    // Pixels as a dataset holds them (bytes k, standing for k/255), listed straight from the
+    // bytes as the training loop lists them: the way a narrow first layer takes the sparse path.
+    let bytes: Vec<u8> = (0..n * sizes[0]).map(|_| if rng.random_bool(zeros) { 0 } else { rng.random_range(1..=255) }).collect();
+    let x = Matrix::from_vec(n, sizes[0], bytes.iter().map(|&b| b as f32 * PIXEL_SCALE).collect());
     let y: Vec<u8> = (0..n).map(|i| (i % classes) as u8).collect();
 
     let mut state = ModelState::default();
+    let row = |i: usize| &bytes[i * sizes[0]..(i + 1) * sizes[0]];
+    state.sparse_input.list_bytes(n, sizes[0], &row, PIXEL_SCALE, sizes[1]);
     model_forward(&model, &x, &mut state);
     let sparse = zeros >= 0.7;
     assert_eq!(state.sparse_input.in_use, sparse, "sparse first layer for {sizes:?} with {zeros} zeros");

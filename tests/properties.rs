@@ -252,12 +252,24 @@ proptest! {
         };
         let (listed, sparse, y, logits, grads) = with_threads(t, || step(true));
         let (_, sparse_too, y_too, logits_too, grads_too) = with_threads(t, || step(false));
-        // Listed exactly when the gathered batch also takes the sparse path.
-        prop_assert_eq!(listed, sparse_too);
-        prop_assert_eq!(sparse, sparse_too);
+        prop_assert_eq!(listed, sparse);
         prop_assert_eq!(y, y_too);
-        prop_assert_eq!(logits, logits_too);
-        prop_assert_eq!(grads, grads_too);
+        if model.layers[0].outputs() >= ffnn::sparse::WIDE_OUTPUTS {
+            // Listed exactly when the gathered batch also takes the sparse path.
+            prop_assert_eq!(sparse, sparse_too);
+            prop_assert_eq!(logits, logits_too);
+            prop_assert_eq!(grads, grads_too);
+        } else {
+            // A narrow layer takes the sparse path from bytes only; the gathered batch stays
+            // dense: the same sums, rounded in another order.
+            prop_assert!(!sparse_too);
+            let wide = |m: &[f32]| m.iter().map(|&v| v as f64).collect::<Vec<f64>>();
+            prop_assert!(close(&logits.data, &wide(&logits_too.data), 1e-5));
+            for (g, g_too) in grads.iter().zip(&grads_too) {
+                prop_assert!(close(&g.weight.data, &wide(&g_too.weight.data), 1e-5));
+                prop_assert!(close(&g.bias, &wide(&g_too.bias), 1e-5));
+            }
+        }
     }
 }
 

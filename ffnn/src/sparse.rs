@@ -22,10 +22,13 @@ use std::ops::Range;
 
 /// Inputs sparser than this (fraction of non-zero entries) take the sparse path.
 pub const MAX_DENSITY: f32 = 0.4;
-/// A first layer of at least this many units gets its weight gradient `dW₁ = Xᵀ·dZ₁` from the
-/// listed transpose `Xᵀ` ([`csr_matmul`]); a narrower one (softmax regression's 10 units)
-/// scatters each sample's row of `dZ₁` instead ([`csr_t_matmul`]), which needs no `Xᵀ`.
-pub const MIN_OUTPUTS_FOR_TRANSPOSE: usize = 16;
+/// A first layer of at least this many units is *wide*: its weight gradient `dW₁ = Xᵀ·dZ₁`
+/// reads the listed transpose `Xᵀ` ([`csr_matmul`]), and even a batch given as dense `f32` is
+/// worth listing for it. A narrower one (softmax regression's 10 units) scatters each sample's
+/// row of `dZ₁` instead ([`csr_t_matmul`], no `Xᵀ`), and takes the sparse path only for batches
+/// listed straight from bytes: listing a dense batch would cost more than its small products
+/// save (prediction on 1000 dense rows ran at 1.3 M images/s that way, 2.9 M with the GEMM).
+pub const WIDE_OUTPUTS: usize = 16;
 
 /// A `rows × cols` matrix stored by its non-zero entries, row by row: row `i`'s entries are
 /// `entries[start[i]..start[i + 1]]`, each `(column, value)`, in increasing column order.

@@ -85,7 +85,8 @@ pub struct SparseInput {
     pub x: Csr,
     /// `Some(sparse)` takes that path whatever the batch's density (for results that must not
     /// depend on the other rows of a batch, see [`super::predict_in_blocks`]); `None` decides
-    /// by density.
+    /// by density. (A dense batch into a narrow layer stays dense whatever it says: see
+    /// [`sparse::WIDE_OUTPUTS`].)
     pub force: Option<bool>,
     /// Set by [`SparseInput::list_bytes`]: `x` already holds the next forward pass's batch,
     /// listed straight from the dataset's bytes, and that pass reads it instead of its `X`.
@@ -111,7 +112,7 @@ impl SparseInput {
         outputs: usize,
     ) -> bool {
         (self.listed, self.too_dense) = (false, false);
-        if !self.may_be_sparse(rows * cols, outputs) {
+        if !self.may_be_sparse(rows * cols, outputs, true) {
             return false;
         }
         self.listed = self.x.fill_from_bytes_up_to(rows, cols, row, scale, self.max_entries(rows * cols))
@@ -127,18 +128,21 @@ impl SparseInput {
         if self.force == Some(true) { values } else { (sparse::MAX_DENSITY as f64 * values as f64) as usize + 1 }
     }
 
-    /// Whether a batch of `values` inputs into a layer of `outputs` units may take the sparse
-    /// path (then its density decides, unless [`SparseInput::force`] does).
-    fn may_be_sparse(&self, values: usize, outputs: usize) -> bool {
+    /// Whether a batch of `values` inputs into a layer of `outputs` units, listed `from_bytes`
+    /// or given dense, may take the sparse path (then its density decides, unless
+    /// [`SparseInput::force`] does). A dense batch into a narrow layer (fewer than
+    /// [`sparse::WIDE_OUTPUTS`] units) stays dense, whatever `force` says.
+    fn may_be_sparse(&self, values: usize, outputs: usize, from_bytes: bool) -> bool {
+        let pays = from_bytes || outputs >= sparse::WIDE_OUTPUTS;
         // (Entries are indexed by 32 bits: a batch beyond 4 G values stays dense.)
-        outputs > 0 && values < u32::MAX as usize && self.force != Some(false)
+        outputs > 0 && pays && values < u32::MAX as usize && self.force != Some(false)
     }
 
     /// Whether the backward pass of a first layer of `outputs` units reads `Xᵀ` (the batch
-    /// took the sparse path and the layer has at least [`sparse::MIN_OUTPUTS_FOR_TRANSPOSE`]
+    /// took the sparse path and the layer has at least [`sparse::WIDE_OUTPUTS`]
     /// units), which it then lists from `x`.
     pub fn needs_transpose(&self, outputs: usize) -> bool {
-        self.in_use && outputs >= sparse::MIN_OUTPUTS_FOR_TRANSPOSE
+        self.in_use && outputs >= sparse::WIDE_OUTPUTS
     }
 
     /// Takes the sparse path for `x` (or for the batch [`SparseInput::list_bytes`] listed) into a
@@ -147,7 +151,7 @@ impl SparseInput {
         let too_dense = std::mem::take(&mut self.too_dense);
         self.in_use = if std::mem::take(&mut self.listed) {
             true
-        } else if !too_dense && self.may_be_sparse(x.data.len(), outputs) {
+        } else if !too_dense && self.may_be_sparse(x.data.len(), outputs, false) {
             self.x.fill_from_dense_up_to(x, self.max_entries(x.data.len()))
                 && self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY)
         } else {
