@@ -46,10 +46,11 @@ fn bias_gradient(dz: &Matrix, db: &mut [f32]) {
 /// The first layer's forward pass, `Z₁ = X·W₁ + b₁`, on the input batch itself.
 ///
 /// About 80% of an MNIST image's pixels are exactly 0, and every `0 · W₁[p, :]` adds nothing.
-/// When the batch is sparse enough to pay (at most [`sparse::MAX_DENSITY`] non-zero),
-/// `sparse` is refilled with `X` by its non-zero entries (or already holds `X`, listed by [`SparseInput::list_bytes`]) and
-/// `Z₁ = b₁ + Σ_{p: x_ip ≠ 0} x_ip · W₁[p, :]` skips the zero terms: the same sums, a fifth of
-/// the work. Otherwise this is [`linear_forward`].
+/// When the batch is sparse enough to pay (at most [`sparse::MAX_DENSITY`] non-zero), `sparse`
+/// holds `X` by its non-zero entries (listed from the dataset's bytes by
+/// [`SparseInput::list_bytes`], or here from `x` for a layer of at least
+/// [`sparse::WIDE_OUTPUTS`] units) and `Z₁ = b₁ + Σ_{p: x_ip ≠ 0} x_ip · W₁[p, :]` skips the
+/// zero terms: the same sums, a fifth of the work. Otherwise this is [`linear_forward`].
 pub fn input_linear_forward(x: &Matrix, sparse: &mut SparseInput, w: &Matrix, b: &[f32], z: &mut Matrix) {
     if sparse.fill(x, w.cols) {
         csr_matmul(&sparse.x, w, Some(b), z);
