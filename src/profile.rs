@@ -12,7 +12,7 @@
 use ffnn::data::{Samples, random_mini_batches};
 use ffnn::error::{Error, Result};
 use ffnn::nn::{
-    Gradients, Model, SparseInput, activation_backward, activation_forward, input_linear_backward, linear_backward,
+    Gradients, Listing, Model, SparseInput, activation_backward, activation_forward, input_linear_backward, linear_backward,
     linear_forward, softmax_cross_entropy_backward,
 };
 use ffnn::optim::{Optimizer, update_parameters};
@@ -188,7 +188,7 @@ pub fn profile_epoch(
         let model = &run.model;
         let first = &model.layers[0];
         let listed = gather_batch(train, batch, first.outputs(), &mut x, &mut y, &mut sparse);
-        sparse.listed = false;
+        sparse.listing = Listing::None;
         lap(Part::Gather, &mut clock);
         let n = y.len() as f64;
         let inputs = first.inputs() as f64;
@@ -196,7 +196,8 @@ pub fn profile_epoch(
         work.bytes[Part::Gather as usize] +=
             if listed { n * inputs + 8.0 * sparse.x.entries.len() as f64 } else { 4.0 * n * inputs };
 
-        let dense_listed = !listed && {
+        // (As `SparseInput` decides: a dense batch is listed for a wide first layer only.)
+        let dense_listed = !listed && first.outputs() >= ffnn::sparse::WIDE_OUTPUTS && {
             sparse.x.fill_from_dense(&x);
             sparse.x.density() <= ffnn::sparse::MAX_DENSITY
         };

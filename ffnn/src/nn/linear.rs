@@ -89,12 +89,22 @@ pub struct SparseInput {
     /// by density. (A dense batch into a narrow layer stays dense whatever it says: see
     /// [`sparse::WIDE_OUTPUTS`].)
     pub force: Option<bool>,
-    /// Set by [`SparseInput::list_bytes`]: `x` already holds the next forward pass's batch,
-    /// listed straight from the dataset's bytes, and that pass reads it instead of its `X`.
-    pub listed: bool,
-    /// Set by [`SparseInput::list_bytes`] when the batch it counted was too dense: the next
-    /// forward pass takes the dense path without counting the same batch again.
-    pub too_dense: bool,
+    /// What [`SparseInput::list_bytes`] did with the next forward pass's batch.
+    pub listing: Listing,
+}
+
+/// What [`SparseInput::list_bytes`] did with the batch the next forward pass reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Listing {
+    /// Nothing: the forward pass decides from its dense `X`.
+    #[default]
+    None,
+    /// Listed into [`SparseInput::x`], straight from the dataset's bytes: the forward pass
+    /// reads it instead of its `X`.
+    Listed,
+    /// Counted and found too dense: the forward pass takes the dense path without counting
+    /// the same batch again.
+    TooDense,
 }
 
 impl SparseInput {
@@ -112,14 +122,14 @@ impl SparseInput {
         scale: f32,
         outputs: usize,
     ) -> bool {
-        (self.listed, self.too_dense) = (false, false);
+        self.listing = Listing::None;
         if !self.may_be_sparse(rows * cols, outputs, true) {
             return false;
         }
-        self.listed = self.x.fill_from_bytes_up_to(rows, cols, row, scale, self.max_entries(rows * cols))
+        let listed = self.x.fill_from_bytes_up_to(rows, cols, row, scale, self.max_entries(rows * cols))
             && self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY);
-        self.too_dense = !self.listed;
-        self.listed
+        self.listing = if listed { Listing::Listed } else { Listing::TooDense };
+        listed
     }
 
     /// The most entries a batch of `values` inputs may have for the sparse path: a few more
@@ -149,14 +159,14 @@ impl SparseInput {
     /// Takes the sparse path for `x` (or for the batch [`SparseInput::list_bytes`] listed) into a
     /// layer of `outputs` units if that pays; returns whether it did.
     fn fill(&mut self, x: &Matrix, outputs: usize) -> bool {
-        let too_dense = std::mem::take(&mut self.too_dense);
-        self.in_use = if std::mem::take(&mut self.listed) {
-            true
-        } else if !too_dense && self.may_be_sparse(x.data.len(), outputs, false) {
-            self.x.fill_from_dense_up_to(x, self.max_entries(x.data.len()))
-                && self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY)
-        } else {
-            false
+        self.in_use = match std::mem::take(&mut self.listing) {
+            Listing::Listed => true,
+            Listing::TooDense => false,
+            Listing::None => {
+                self.may_be_sparse(x.data.len(), outputs, false)
+                    && self.x.fill_from_dense_up_to(x, self.max_entries(x.data.len()))
+                    && self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY)
+            }
         };
         self.in_use
     }

@@ -10,7 +10,7 @@
 
 use super::activation::{Activation, activation_backward, activation_forward};
 use super::init::{Init, Layer, initialize_parameters};
-use super::linear::{SparseInput, input_linear_backward, input_linear_forward, linear_backward, linear_forward};
+use super::linear::{Listing, SparseInput, input_linear_backward, input_linear_forward, linear_backward, linear_forward};
 use super::loss::{softmax, softmax_cross_entropy_backward};
 use crate::sparse::Csr;
 use crate::tensor::Matrix;
@@ -166,7 +166,7 @@ impl Gradients {
 /// ```
 pub fn model_forward<'s>(model: &Model, x: &Matrix, state: &'s mut ModelState) -> &'s Matrix {
     // (A batch listed straight from bytes, `SparseInput::list_bytes`, is in `state`, not in `x`.)
-    let cols = if state.sparse_input.listed { state.sparse_input.x.cols } else { x.cols };
+    let cols = if state.sparse_input.listing == Listing::Listed { state.sparse_input.x.cols } else { x.cols };
     assert_eq!(cols, model.inputs(), "model_forward: {cols} input columns, the model takes {}", model.inputs());
     let layers = model.layers.len();
     state.outputs.resize_with(layers, Matrix::default);
