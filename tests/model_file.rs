@@ -13,6 +13,28 @@ fn model(sizes: &[usize], activation: Activation) -> Model {
 }
 
 #[test]
+fn the_same_model_gives_the_same_bytes() {
+    // safetensors writes its metadata from a HashMap, in an order that changes from one map
+    // to the next: every file of the same model must still be the same bytes.
+    let m = model(&[784, 32, 10], Activation::Relu);
+    let extra: BTreeMap<String, String> = (0..12).map(|i| (format!("key{i}"), format!("value {i}"))).collect();
+    let first = model_to_bytes(&m, &extra);
+    for _ in 0..20 {
+        assert_eq!(model_to_bytes(&m, &extra), first);
+    }
+    // Its metadata, sorted by key, and the model load back.
+    let header_len = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&first[8..8 + header_len]).unwrap();
+    let positions: Vec<usize> =
+        ["ffnn.activation", "ffnn.input_shape", "ffnn.sizes", "ffnn.version", "format", "key0", "key1", "key10"]
+            .iter()
+            .map(|key| header.find(&format!("\"{key}\"")).unwrap())
+            .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{header}");
+    assert_eq!(ffnn::nn::model_file::read_metadata(&first).unwrap()["key11"], "value 11");
+}
+
+#[test]
 fn save_then_load_gives_identical_predictions() {
     let tmp = tempfile::tempdir().unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);

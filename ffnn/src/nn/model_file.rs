@@ -50,7 +50,29 @@ pub fn model_to_bytes_with(model: &Model, extra: &BTreeMap<String, String>, tens
     let views = buffers
         .iter()
         .map(|(name, shape, data)| (name.clone(), TensorView::new(Dtype::F32, shape.clone(), data).expect("shape matches data")));
-    safetensors::tensor::serialize(views, Some(metadata)).expect("serializing f32 tensors cannot fail")
+    let mut bytes = safetensors::tensor::serialize(views, Some(metadata.clone())).expect("serializing f32 tensors cannot fail");
+    sort_metadata(&mut bytes, &metadata);
+    bytes
+}
+
+/// Puts the metadata's entries in the file in the order of their keys. safetensors writes
+/// them from a `HashMap`, in an order that changes from one process to the next, and the same
+/// model, trained with the same seed, should give the same bytes (a run's checksum repeats).
+/// The metadata is the header's first entry (`{"__metadata__":{…}`): the same entries sorted
+/// take exactly the same bytes, so they overwrite it in place. Should a future safetensors lay
+/// the header out otherwise, the bytes stay as they are.
+fn sort_metadata(bytes: &mut [u8], metadata: &HashMap<String, String>) {
+    const PREFIX: &[u8] = b"{\"__metadata__\":";
+    let sorted = serde_json::to_vec(&metadata.iter().collect::<BTreeMap<_, _>>()).expect("strings serialize");
+    let start = 8 + PREFIX.len();
+    if bytes.get(8..start) != Some(PREFIX) {
+        return;
+    }
+    if let Some(slot) = bytes.get_mut(start..start + sorted.len())
+        && serde_json::from_slice::<HashMap<String, String>>(slot).is_ok_and(|written| written == *metadata)
+    {
+        slot.copy_from_slice(&sorted);
+    }
 }
 
 /// Saves the model to `path` atomically (temporary file, fsync, rename).
