@@ -188,7 +188,7 @@ pub fn profile_epoch(
         let model = &run.model;
         let first = &model.layers[0];
         let listed = gather_batch(train, batch, first.outputs(), &mut x, &mut y, &mut sparse);
-        sparse.listing = Listing::None;
+        let too_dense = std::mem::take(&mut sparse.listing) == Listing::TooDense;
         lap(Part::Gather, &mut clock);
         let n = y.len() as f64;
         let inputs = first.inputs() as f64;
@@ -196,11 +196,8 @@ pub fn profile_epoch(
         work.bytes[Part::Gather as usize] +=
             if listed { n * inputs + 8.0 * sparse.x.entries.len() as f64 } else { 4.0 * n * inputs };
 
-        // (As `SparseInput` decides: a dense batch is listed for a wide first layer only.)
-        let dense_listed = !listed && first.outputs() >= ffnn::sparse::WIDE_OUTPUTS && {
-            sparse.x.fill_from_dense(&x);
-            sparse.x.density() <= ffnn::sparse::MAX_DENSITY
-        };
+        // (As the forward pass decides: a batch counted too dense is not counted again.)
+        let dense_listed = !listed && !too_dense && sparse.list_dense(&x, first.outputs());
         let sparse_path = listed || dense_listed;
         sparse.in_use = sparse_path;
         let transposed = sparse.needs_transpose(first.outputs());

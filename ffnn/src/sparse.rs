@@ -662,14 +662,20 @@ mod kernel {
         static PACKED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     }
 
+    /// `len` floats of `buffer` starting on a 64-byte boundary (a cache line), the buffer grown
+    /// to hold them if it must (never shrunk, so a training step allocates nothing).
+    fn aligned(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+        const LINE: usize = 64 / size_of::<f32>();
+        buffer.resize(buffer.len().max(len + LINE), 0.0);
+        let skip = buffer.as_ptr().align_offset(64).min(LINE);
+        &mut buffer[skip..skip + len]
+    }
+
     /// Copies columns `j..j + width` of `B` into `buffer`, row after row, each row padded with
     /// zeros to `stride ≥ width` floats, starting on a 64-byte boundary; returns the copy
     /// (`B.rows × stride`).
     fn pack_strip<'a>(buffer: &'a mut Vec<f32>, b: &Matrix, j: usize, width: usize, stride: usize) -> &'a [f32] {
-        const LINE: usize = 64 / size_of::<f32>();
-        buffer.resize(buffer.len().max(b.rows * stride + LINE), 0.0);
-        let skip = buffer.as_ptr().align_offset(64).min(LINE);
-        let packed = &mut buffer[skip..skip + b.rows * stride];
+        let packed = aligned(buffer, b.rows * stride);
         if stride == 16 && width < 16 {
             // A narrow last strip: 16 floats read at a time (running into the next row of `B`,
             // except at its end), the columns past `width` then set to 0 — no call to `memcpy`
@@ -738,11 +744,8 @@ mod kernel {
     /// As [`scatter`].
     #[inline(always)]
     unsafe fn scatter_with<const FMA: bool>(a: &Csr, b: &Matrix, c: *mut f32, ks: Range<usize>, buffer: &mut Vec<f32>) {
-        const LINE: usize = 64 / size_of::<f32>();
         let n = b.cols;
-        buffer.resize(buffer.len().max(ks.len() * 16 + LINE), 0.0);
-        let skip = buffer.as_ptr().align_offset(64).min(LINE);
-        let sums = &mut buffer[skip..skip + ks.len() * 16];
+        let sums = aligned(buffer, ks.len() * 16);
         for j0 in (0..n).step_by(16) {
             let width = (n - j0).min(16);
             sums.fill(0.0);

@@ -162,12 +162,17 @@ impl SparseInput {
         self.in_use = match std::mem::take(&mut self.listing) {
             Listing::Listed => true,
             Listing::TooDense => false,
-            Listing::None => {
-                self.may_be_sparse(x.data.len(), outputs, false)
-                    && self.x.fill_from_dense_up_to(x, self.max_entries(x.data.len()))
-                    && self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY)
-            }
+            Listing::None => self.list_dense(x, outputs),
         };
         self.in_use
+    }
+
+    /// Lists the dense batch `x` into [`SparseInput::x`] for a layer of `outputs` units if the
+    /// sparse path applies to it (a wide layer, a batch sparse enough or [`SparseInput::force`]);
+    /// returns whether it did. What the forward pass does with a batch `list_bytes` did not list.
+    pub fn list_dense(&mut self, x: &Matrix, outputs: usize) -> bool {
+        self.may_be_sparse(x.data.len(), outputs, false)
+            && self.x.fill_from_dense_up_to(x, self.max_entries(x.data.len()))
+            && self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY)
     }
 }
