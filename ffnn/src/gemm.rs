@@ -3,7 +3,7 @@
 //! Every layer needs three products per step (rows are samples, `A₀ = X`):
 //! forward `Z = A·W`, backward `dW = Aᵀ·dZ` and `dA = dZ·Wᵀ`. All three go through
 //! [`matmul`], which hands them to the `gemm` crate: a pure-Rust, cache-blocked kernel that
-//! picks SIMD code for the CPU at run time (AVX2/FMA, NEON, scalar elsewhere); ffnn splits the
+//! picks SIMD code for the CPU at run time (AVX-512 or AVX2/FMA, NEON, scalar elsewhere); ffnn splits the
 //! output between threads itself (see [`matmul`] and [`crate::parallel`]). Transposes cost nothing: they are strides, not copies.
 //! [`matmul_reference`] is the textbook triple loop, kept beside it so a test can check
 //! the fast kernel against it.
@@ -59,29 +59,32 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
     // SAFETY: the pointers and strides describe exactly the storage of `a`, `b` and `c`, whose
     // shapes were checked above; blocks of C given to different threads do not overlap, and
     // `c` is borrowed mutably, so it aliases neither `a` nor `b`.
+    // The inner dimension in pieces of at most `K_PIECE`, each added to C in turn (see `K_PIECE`).
     let block = |(r0, r1, c0, c1): (usize, usize, usize, usize)| unsafe {
         let (a, b, c) = (&a_ptr, &b_ptr, &c_ptr);
-        gemm::gemm(
-            r1 - r0,
-            c1 - c0,
-            k,
-            c.0.add(r0 * n + c0),
-            1,
-            n as isize,
-            accumulate,
-            a.0.offset(r0 as isize * a_rs),
-            a_cs,
-            a_rs,
-            b.0.offset(c0 as isize * b_cs),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
+        for p0 in (0..k).step_by(K_PIECE) {
+            gemm::gemm(
+                r1 - r0,
+                c1 - c0,
+                K_PIECE.min(k - p0),
+                c.0.add(r0 * n + c0),
+                1,
+                n as isize,
+                accumulate || p0 > 0,
+                a.0.offset(r0 as isize * a_rs + p0 as isize * a_cs),
+                a_cs,
+                a_rs,
+                b.0.offset(c0 as isize * b_cs + p0 as isize * b_rs),
+                b_cs,
+                b_rs,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            )
+        }
     };
     if crate::parallel::threads() == 1 || m * n * k < PARALLEL_MIN_WORK {
         block((0, m, 0, n));
@@ -97,6 +100,15 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
         crate::parallel::for_each_range(n, 16, &|cols| block((0, m, cols.start, cols.end)));
     }
 }
+
+/// The longest inner dimension handed to the `gemm` crate in one call; a longer one is summed in
+/// pieces, each added to `C`: `C = (A·B)[0..256] + (A·B)[256..512] + …`. Within a call, the crate
+/// itself cuts the inner dimension into blocks that fit the first-level cache, whose size
+/// depends on the kernel it picks for the CPU (AVX2 or AVX-512 on x86-64): the same product
+/// with k = 784 (a dense first layer) was summed in different pieces, so to different bits, on
+/// the two. Up to 256 both kernels sum in one block, so with pieces of 256 every CPU sums the
+/// same way and a run gives the same bits on any of them.
+const K_PIECE: usize = 256;
 
 /// Below this many multiply-adds a product runs on one thread: splitting it costs more than it saves.
 const PARALLEL_MIN_WORK: usize = 1 << 18;
@@ -136,6 +148,27 @@ mod tests {
 
     fn random(rows: usize, cols: usize, rng: &mut impl Rng) -> Matrix {
         Matrix::from_vec(rows, cols, (0..rows * cols).map(|_| rng.random_range(-1.0..1.0)).collect())
+    }
+
+    /// A product with a long inner dimension is, bit for bit, its pieces of [`K_PIECE`] added to
+    /// `C` one after the other: the sums every CPU's kernel computes the same way.
+    #[test]
+    fn a_long_product_is_the_sum_of_its_pieces_bit_for_bit() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for &(m, k, n) in &[(128, 784, 512), (37, 600, 19), (64, 257, 48), (128, 800, 10)] {
+            let (a, b) = (random(m, k, &mut rng), random(k, n, &mut rng));
+            let start = random(m, n, &mut rng);
+            let mut whole = start.clone();
+            matmul(&a, Op::N, &b, Op::N, &mut whole, true);
+            let mut pieces = start;
+            for p0 in (0..k).step_by(K_PIECE) {
+                let p1 = (p0 + K_PIECE).min(k);
+                let a_piece = Matrix::from_vec(m, p1 - p0, (0..m).flat_map(|i| a.row(i)[p0..p1].to_vec()).collect());
+                let b_piece = Matrix::from_vec(p1 - p0, n, b.data[p0 * n..p1 * n].to_vec());
+                matmul(&a_piece, Op::N, &b_piece, Op::N, &mut pieces, true);
+            }
+            assert!(whole.data.iter().zip(&pieces.data).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{k}×{n}");
+        }
     }
 
     #[test]

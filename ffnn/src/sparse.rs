@@ -508,8 +508,9 @@ pub fn csr_matmul_reference(a: &Csr, b: &Matrix, bias: Option<&[f32]>, c: &mut M
     }
 }
 
-/// The inner loops, compiled twice on x86-64: for AVX2 + FMA (chosen at run time when the
-/// CPU has them) and for the baseline instruction set. (Dispatched here by hand rather than
+/// The inner loops, compiled three times on x86-64: for AVX-512 + FMA and for AVX2 + FMA (the
+/// first the CPU has is chosen at run time; the same operations in the same order, so the same
+/// bits) and for the baseline instruction set. (Dispatched here by hand rather than
 /// with the `multiversion` crate the optimizer uses, because the two versions differ in code,
 /// not just in instructions: `mul_add` is one instruction with FMA and a slow library call
 /// without it.)
@@ -532,22 +533,104 @@ mod kernel {
         cols: Range<usize>,
         pack: bool,
     ) {
-        // The packing buffer is taken here, outside the compiled-for-AVX2 code: the kernel must
+        // SAFETY: the caller upholds `# Safety`; `Isa::best` runs on this CPU.
+        unsafe { block_on(Isa::best(), a, b, bias, c, rows, cols, pack) }
+    }
+
+    /// The instruction sets the kernels are compiled for. The ones with a fused multiply-add
+    /// compute the same operations in the same order, so the same bits; x86-64's baseline has
+    /// no fused multiply-add (a multiply, then an add: other bits).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Isa {
+        /// AVX-512F with FMA (x86-64): 16 floats a register.
+        Avx512,
+        /// AVX2 with FMA (x86-64): 8 floats a register.
+        Avx2,
+        /// The target's baseline: SSE2 on x86-64 (no FMA), NEON on aarch64 (with FMA).
+        Baseline,
+    }
+
+    impl Isa {
+        /// Every one of them, best first.
+        pub const ALL: [Isa; 3] = [Isa::Avx512, Isa::Avx2, Isa::Baseline];
+
+        /// Whether this CPU runs code compiled for it.
+        pub fn runs_here(self) -> bool {
+            #[cfg(target_arch = "x86_64")]
+            {
+                use std::arch::is_x86_feature_detected as has;
+                match self {
+                    Isa::Avx512 => has!("avx512f") && has!("avx2") && has!("fma"),
+                    Isa::Avx2 => has!("avx2") && has!("fma"),
+                    Isa::Baseline => true,
+                }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            {
+                self == Isa::Baseline
+            }
+        }
+
+        /// The best one this CPU runs (a few cached flags to read: cheap enough for every call).
+        pub fn best() -> Isa {
+            Isa::ALL.into_iter().find(|isa| isa.runs_here()).unwrap_or(Isa::Baseline)
+        }
+    }
+
+    /// [`block`] with the kernel compiled for `isa`.
+    ///
+    /// # Safety
+    ///
+    /// As [`block`]; `isa` must run on this CPU ([`Isa::runs_here`]).
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn block_on(
+        isa: Isa,
+        a: &Csr,
+        b: &Matrix,
+        bias: Option<&[f32]>,
+        c: *mut f32,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        pack: bool,
+    ) {
+        // The packing buffer is taken here, outside the compiled-for-AVX code: the kernel must
         // not run inside a closure (such as the thread-local's), which is compiled without the
         // enclosing function's CPU features unless the compiler happens to inline it — and then
         // `mul_add` becomes a call to the library's `fmaf`, some fifty times slower.
-        let run = |packed: Option<&mut Vec<f32>>| {
+        let run = |packed: Option<&mut Vec<f32>>| match isa {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU has the features the function is compiled for; the caller
-                // upholds the rest (see `# Safety`).
-                return unsafe { block_avx2_fma(a, b, bias, c, rows, cols, packed) };
-            }
+            // SAFETY: the caller vouches that the CPU has AVX-512F, AVX2 and FMA, and upholds
+            // the rest of `# Safety`.
+            Isa::Avx512 => unsafe { block_avx512_fma(a, b, bias, c, rows, cols, packed) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the caller vouches that the CPU has AVX2 and FMA, and upholds the rest.
+            Isa::Avx2 => unsafe { block_avx2_fma(a, b, bias, c, rows, cols, packed) },
             // aarch64's baseline (NEON) has a fused multiply-add; x86-64's does not.
             // SAFETY: the caller upholds `# Safety`.
-            unsafe { block_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, rows, cols, packed) }
+            _ => unsafe { block_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, rows, cols, packed) },
         };
         if pack { PACKED.with_borrow_mut(|buffer| run(Some(buffer))) } else { run(None) }
+    }
+
+    /// [`block`] compiled for AVX-512 and FMA: the same operations on registers of 16 floats
+    /// instead of 8 (a strip of 64 columns is 4 accumulators instead of 8), so the same bits.
+    ///
+    /// # Safety
+    ///
+    /// As [`block`], on a CPU with AVX-512F and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn block_avx512_fma(
+        a: &Csr,
+        b: &Matrix,
+        bias: Option<&[f32]>,
+        c: *mut f32,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        packed: Option<&mut Vec<f32>>,
+    ) {
+        // SAFETY: the caller upholds `# Safety`.
+        unsafe { block_with::<true>(a, b, bias, c, rows, cols, packed) }
     }
 
     /// [`block`] compiled for AVX2 and FMA.
@@ -711,17 +794,41 @@ mod kernel {
     /// `c` must point to `a.cols × b.cols` writable `f32`s of which nothing else reads or writes
     /// rows `ks` during the call; `ks` must lie within `0..a.cols`, and `b.rows == a.rows`.
     pub unsafe fn scatter(a: &Csr, b: &Matrix, c: *mut f32, ks: Range<usize>) {
-        // The buffer is taken outside the compiled-for-AVX2 code, as in `block`.
-        PACKED.with_borrow_mut(|buffer| {
+        // SAFETY: the caller upholds `# Safety`; `Isa::best` runs on this CPU.
+        unsafe { scatter_on(Isa::best(), a, b, c, ks) }
+    }
+
+    /// [`scatter`] with the kernel compiled for `isa`.
+    ///
+    /// # Safety
+    ///
+    /// As [`scatter`]; `isa` must run on this CPU ([`Isa::runs_here`]).
+    pub unsafe fn scatter_on(isa: Isa, a: &Csr, b: &Matrix, c: *mut f32, ks: Range<usize>) {
+        // The buffer is taken outside the compiled-for-AVX code, as in `block_on`.
+        PACKED.with_borrow_mut(|buffer| match isa {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU has the features the function is compiled for; the caller
-                // upholds the rest (see `# Safety`).
-                return unsafe { scatter_avx2_fma(a, b, c, ks, buffer) };
-            }
+            // SAFETY: the caller vouches that the CPU has AVX-512F, AVX2 and FMA, and upholds
+            // the rest of `# Safety`.
+            Isa::Avx512 => unsafe { scatter_avx512_fma(a, b, c, ks, buffer) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the caller vouches that the CPU has AVX2 and FMA, and upholds the rest.
+            Isa::Avx2 => unsafe { scatter_avx2_fma(a, b, c, ks, buffer) },
             // SAFETY: the caller upholds `# Safety`.
-            unsafe { scatter_with::<{ cfg!(target_arch = "aarch64") }>(a, b, c, ks, buffer) }
+            _ => unsafe { scatter_with::<{ cfg!(target_arch = "aarch64") }>(a, b, c, ks, buffer) },
         })
+    }
+
+    /// [`scatter`] compiled for AVX-512 and FMA (a 16-float row of `C` is one register; the
+    /// same operations, so the same bits).
+    ///
+    /// # Safety
+    ///
+    /// As [`scatter`], on a CPU with AVX-512F and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn scatter_avx512_fma(a: &Csr, b: &Matrix, c: *mut f32, ks: Range<usize>, buffer: &mut Vec<f32>) {
+        // SAFETY: the caller upholds `# Safety`.
+        unsafe { scatter_with::<true>(a, b, c, ks, buffer) }
     }
 
     /// [`scatter`] compiled for AVX2 and FMA.
@@ -910,6 +1017,49 @@ mod tests {
                     c
                 };
                 assert_eq!(product(true), product(false), "{m}×{k}×{n}");
+            }
+        }
+    }
+
+    /// Every instruction set the kernels are compiled for and this CPU runs gives the same bits
+    /// as the others with a fused multiply-add (on x86-64 with AVX-512: the AVX-512 and AVX2
+    /// kernels), and the baseline without one stays within rounding of them — for both kernels,
+    /// with and without packing, on wide, narrow and padded shapes.
+    #[test]
+    fn every_instruction_set_gives_the_same_bits() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        let isas: Vec<kernel::Isa> = kernel::Isa::ALL.into_iter().filter(|isa| isa.runs_here()).collect();
+        let fma = |isa: kernel::Isa| isa != kernel::Isa::Baseline || cfg!(target_arch = "aarch64");
+        let close = |x: &Matrix, y: &Matrix| x.data.iter().zip(&y.data).all(|(p, q)| (p - q).abs() <= 1e-4 * (1.0 + q.abs()));
+        for &(m, k, n) in &[(128, 784, 256), (100, 784, 10), (60, 200, 100), (30, 300, 17), (784, 128, 65), (5, 7, 3)] {
+            let x = sparse_random(m, k, 0.2, &mut rng);
+            let b = Matrix::from_vec(k, n, (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect());
+            let bias: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let dz = Matrix::from_vec(m, n, (0..m * n).map(|_| rng.random_range(-1.0..1.0)).collect());
+            let mut a = Csr::default();
+            a.fill_from_dense(&x);
+            for pack in [false, true] {
+                let products: Vec<(kernel::Isa, Matrix, Matrix)> = isas
+                    .iter()
+                    .map(|&isa| {
+                        let (mut c, mut t) = (Matrix::zeros(m, n), Matrix::zeros(k, n));
+                        // SAFETY: `isa` runs here; `c` (`m × n`) and `t` (`k × n`) are the whole
+                        // outputs and this thread's alone.
+                        unsafe {
+                            kernel::block_on(isa, &a, &b, Some(&bias), c.data.as_mut_ptr(), 0..m, 0..n, pack);
+                            kernel::scatter_on(isa, &a, &dz, t.data.as_mut_ptr(), 0..k);
+                        }
+                        (isa, c, t)
+                    })
+                    .collect();
+                let (first, c0, t0) = &products[0];
+                for (isa, c, t) in &products[1..] {
+                    if fma(*isa) && fma(*first) {
+                        assert_eq!((c, t), (c0, t0), "{isa:?} against {first:?}, {m}×{k}×{n}, pack {pack}");
+                    } else {
+                        assert!(close(c, c0) && close(t, t0), "{isa:?} against {first:?}, {m}×{k}×{n}, pack {pack}");
+                    }
+                }
             }
         }
     }

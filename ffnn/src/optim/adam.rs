@@ -8,10 +8,10 @@
 /// `m̂ = m / (1 − β₁ᵗ)`, `v̂ = v / (1 − β₂ᵗ)`  (both start at 0, so early averages are scaled up)
 /// `θ ← s·θ − α·m̂ / (√v̂ + ε)`  (`s`: the weight-decay shrink of [`super::sgd::sgd_step`]; with it, AdamW)
 ///
-/// A square root and a division per parameter: compiled for AVX2 too (8 lanes instead of
-/// SSE2's 4), chosen at run time.
+/// A square root and a division per parameter: compiled for AVX-512 and AVX2 too (16 or 8
+/// lanes instead of SSE2's 4), chosen at run time.
 #[allow(clippy::too_many_arguments)]
-#[multiversion::multiversion(targets("x86_64+avx2+fma", "aarch64+neon"))]
+#[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
 pub fn adam_step(
     param: &mut [f32],
     grad: &[f32],
