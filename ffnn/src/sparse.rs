@@ -121,15 +121,15 @@ impl Csr {
             &|rows, out| {
                 // A row is listed in pieces of up to `PIECE` bytes straight into `out`, whose
                 // entries after the piece's (the next pieces' and rows') are written later: the
-                // up to 8 entries a lister writes past its last one land there. Only near the
-                // end of `out` (this thread's part) is a piece listed into `piece`, which has
+                // up to `SLACK` entries a lister writes past its last one land there. Only near
+                // the end of `out` (this thread's part) is a piece listed into `piece`, which has
                 // room for them, and copied out.
-                let mut piece = [(0u32, 0.0f32); PIECE + 8];
+                let mut piece = [(0u32, 0.0f32); PIECE + SLACK];
                 let mut written = 0;
                 for i in rows {
                     for (p, bytes) in row(i).chunks(PIECE).enumerate() {
                         let first = (p * PIECE) as u32;
-                        let count = match out.get_mut(written..written + PIECE + 8) {
+                        let count = match out.get_mut(written..written + PIECE + SLACK) {
                             Some(room) => list_bytes(bytes, first, scale, room.try_into().unwrap()),
                             None => {
                                 let count = list_bytes(bytes, first, scale, &mut piece);
@@ -262,28 +262,92 @@ impl Csr {
 /// How many bytes [`list_bytes`] lists at a time.
 const PIECE: usize = 256;
 
+/// How many entries past the returned count [`list_bytes`] may overwrite: a lister writes
+/// whole groups of entries (8 with AVX2, 16 with AVX-512) and keeps the non-zero ones.
+const SLACK: usize = 16;
+
 /// Lists the non-zero bytes of `bytes` (at most [`PIECE`]) into `out` as entries
 /// `(first + position, byte as f32 · scale)`, in order; returns how many. Entries past the
-/// returned count, up to 8 of them, may be overwritten too.
+/// returned count, up to [`SLACK`] of them, may be overwritten too.
 ///
-/// Eight bytes at a time: a word of eight zero bytes (the background) is skipped; otherwise
-/// all eight bytes are written as entries and the write position advances past the non-zero
-/// ones only — no branch on each byte's value, which the CPU could not predict. With AVX2 the
-/// eight entries are one left-packing shuffle ([`list_bytes_avx2`]); [`list_bytes_plain`] is
-/// the same list one byte at a time, and the reference a test compares it with.
-fn list_bytes(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32, f32); PIECE + 8]) -> usize {
+/// A group of bytes at a time (8, or 16 with AVX-512): a group of zero bytes (the background)
+/// is skipped; otherwise all its bytes are written as entries and the write position advances
+/// past the non-zero ones only — no branch on each byte's value, which the CPU could not
+/// predict. With AVX-512 the sixteen entries are packed by one compress instruction
+/// ([`list_bytes_avx512`]), with AVX2 eight by one left-packing shuffle ([`list_bytes_avx2`]);
+/// [`list_bytes_plain`] is the same list one byte at a time, and the reference a test compares
+/// them with.
+fn list_bytes(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32, f32); PIECE + SLACK]) -> usize {
     assert!(bytes.len() <= PIECE, "list_bytes: {} bytes in one piece", bytes.len());
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2; `bytes` is at most `PIECE` long, so (8 entries per word
-        // written at the count so far, at most `PIECE − 8`) every write lies in `out`.
-        return unsafe { list_bytes_avx2(bytes, first, scale, out) };
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512bw") && has!("avx512vl") {
+            // SAFETY: the CPU has the features; `bytes` is at most `PIECE` long, so (16 entries
+            // per group written at the count so far, at most `PIECE − 16`) every write lies in `out`.
+            return unsafe { list_bytes_avx512(bytes, first, scale, out) };
+        }
+        if has!("avx2") {
+            // SAFETY: the CPU has AVX2; `bytes` is at most `PIECE` long, so (8 entries per word
+            // written at the count so far, at most `PIECE − 8`) every write lies in `out`.
+            return unsafe { list_bytes_avx2(bytes, first, scale, out) };
+        }
     }
     list_bytes_plain(bytes, first, scale, out)
 }
 
+/// [`list_bytes`] with AVX-512, sixteen bytes at a time: their mask of non-zero bytes, the
+/// bytes as sixteen `f32` values (`byte as f32 · scale`, the same bits as one at a time) and
+/// their positions, each packed to the front by one compress instruction, interleaved into
+/// sixteen `(position, value)` entries and stored at once; the count advances by the non-zero
+/// bytes.
+///
+/// # Safety
+///
+/// The CPU must have AVX-512F, AVX-512BW and AVX-512VL, and `bytes.len() ≤ PIECE`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn list_bytes_avx512(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32, f32); PIECE + SLACK]) -> usize {
+    use std::arch::x86_64::*;
+    let mut count = 0;
+    let mut groups = bytes.chunks_exact(16);
+    let scale_lanes = _mm512_set1_ps(scale);
+    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    // `unpacklo`/`unpackhi` interleave positions and values within each 128-bit lane: (p0 v0 p1
+    // v1 | p4 v4 p5 v5 | …) and (p2 v2 p3 v3 | p6 v6 p7 v7 | …); these pick entries 0–7 and
+    // 8–15 out of the two (indices 16 and up name the second).
+    let entries_0_7 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    let entries_8_15 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    for (g, group) in (&mut groups).enumerate() {
+        // SAFETY: `group` is 16 bytes, the 16 the load reads.
+        let group = unsafe { _mm_loadu_si128(group.as_ptr().cast()) };
+        let mask = _mm_test_epi8_mask(group, group);
+        if mask == 0 {
+            continue;
+        }
+        let values = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(group)), scale_lanes);
+        let positions = _mm512_add_epi32(lanes, _mm512_set1_epi32((first as usize + g * 16) as i32));
+        let values = _mm512_maskz_compress_ps(mask, values);
+        let positions = _mm512_castsi512_ps(_mm512_maskz_compress_epi32(mask, positions));
+        let (low, high) = (_mm512_unpacklo_ps(positions, values), _mm512_unpackhi_ps(positions, values));
+        let to = out[count..].as_mut_ptr().cast::<f32>();
+        // SAFETY: `count ≤ 16·g ≤ PIECE − 16`, so entries `count..count + 16` lie within `out`.
+        unsafe {
+            _mm512_storeu_ps(to, _mm512_permutex2var_ps(low, entries_0_7, high));
+            _mm512_storeu_ps(to.add(16), _mm512_permutex2var_ps(low, entries_8_15, high));
+        }
+        count += mask.count_ones() as usize;
+    }
+    let tail = bytes.len() - groups.remainder().len();
+    for (j, &b) in (tail..).zip(groups.remainder()) {
+        out[count] = (first + j as u32, b as f32 * scale);
+        count += usize::from(b != 0);
+    }
+    count
+}
+
 /// [`list_bytes`] one byte at a time (eight written per non-zero word, as the SIMD version does).
-fn list_bytes_plain(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32, f32); PIECE + 8]) -> usize {
+fn list_bytes_plain(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32, f32); PIECE + SLACK]) -> usize {
     let mut count = 0;
     let mut words = bytes.chunks_exact(8);
     for (w, word) in (&mut words).enumerate() {
@@ -333,7 +397,7 @@ static LEFT_PACK: [[u32; 8]; 256] = {
 /// The CPU must have AVX2, and `bytes.len() ≤ PIECE`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn list_bytes_avx2(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32, f32); PIECE + 8]) -> usize {
+unsafe fn list_bytes_avx2(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32, f32); PIECE + SLACK]) -> usize {
     use std::arch::x86_64::*;
     let mut count = 0;
     let mut words = bytes.chunks_exact(8);
@@ -976,6 +1040,9 @@ mod tests {
 
     /// The SIMD lister writes what the plain one writes, for pieces of every length up to 256
     /// bytes, any mix of zero and non-zero bytes, and any first position.
+    /// A lister's signature ([`list_bytes`] and its SIMD versions).
+    type Lister = fn(&[u8], u32, f32, &mut [(u32, f32); PIECE + SLACK]) -> usize;
+
     #[test]
     fn listing_bytes_with_simd_matches_the_plain_lister() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
@@ -984,12 +1051,29 @@ mod tests {
                 let bytes: Vec<u8> =
                     (0..len).map(|_| if rng.random_bool(density) { rng.random_range(1..=255) } else { 0 }).collect();
                 let first = rng.random_range(0..100_000);
-                let (mut plain, mut fast) = ([(0, 0.0); PIECE + 8], [(0, 0.0); PIECE + 8]);
+                let mut plain = [(0, 0.0); PIECE + SLACK];
                 let count = list_bytes_plain(&bytes, first, 1.0 / 255.0, &mut plain);
                 assert_eq!(count, bytes.iter().filter(|&&b| b != 0).count());
-                assert_eq!(list_bytes(&bytes, first, 1.0 / 255.0, &mut fast), count);
                 let bits = |e: &[(u32, f32)]| e.iter().map(|&(p, v)| (p, v.to_bits())).collect::<Vec<_>>();
-                assert_eq!(bits(&fast[..count]), bits(&plain[..count]), "{len} bytes at {density}");
+                // The dispatched lister, and each SIMD one this CPU runs.
+                let mut listers: Vec<(&str, Lister)> = vec![("dispatched", list_bytes)];
+                #[cfg(target_arch = "x86_64")]
+                {
+                    use std::arch::is_x86_feature_detected as has;
+                    if has!("avx2") {
+                        // SAFETY: the CPU has AVX2, and `bytes` is at most `PIECE` long.
+                        listers.push(("avx2", |b, f, s, o| unsafe { list_bytes_avx2(b, f, s, o) }));
+                    }
+                    if has!("avx512f") && has!("avx512bw") && has!("avx512vl") {
+                        // SAFETY: the CPU has the features, and `bytes` is at most `PIECE` long.
+                        listers.push(("avx512", |b, f, s, o| unsafe { list_bytes_avx512(b, f, s, o) }));
+                    }
+                }
+                for (name, lister) in listers {
+                    let mut fast = [(0, 0.0); PIECE + SLACK];
+                    assert_eq!(lister(&bytes, first, 1.0 / 255.0, &mut fast), count, "{name}");
+                    assert_eq!(bits(&fast[..count]), bits(&plain[..count]), "{name}: {len} bytes at {density}");
+                }
             }
         }
     }
