@@ -86,6 +86,9 @@ pub struct BenchReport {
     pub gemm: Vec<GemmPoint>,
     pub training: Vec<TrainPoint>,
     pub inference: Vec<InferencePoint>,
+    /// With `--with-profile`: each config's epoch split into its parts, from the same run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profile: Vec<crate::profile::Profile>,
 }
 
 /// The benchmark's configs (`../shared/anchors/README.md`) as `ffnn train` flags: exactly the
@@ -209,6 +212,7 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRep
         gemm: vec![],
         training: vec![],
         inference: vec![],
+        profile: vec![],
     };
     if !options.training_only {
         for &threads in &options.threads {

@@ -1,6 +1,6 @@
 //! `ffnn bench` with the real binary on the real MNIST: every training config runs, repeated
 //! (the benchmark trains into the same scratch folder again and again), and the JSON report
-//! holds a row per config and thread count.
+//! holds a row per config and thread count (and, with `--with-profile`, each config's profile).
 
 mod common;
 
@@ -22,6 +22,7 @@ fn the_benchmark_runs_every_config_repeatedly() {
             "--threads",
             "2",
             "--training-only",
+            "--with-profile",
             "--json-out",
             "b.json",
         ],
@@ -33,6 +34,10 @@ fn the_benchmark_runs_every_config_repeatedly() {
     let configs: Vec<&str> = report["training"].as_array().unwrap().iter().map(|t| t["config"].as_str().unwrap()).collect();
     assert_eq!(configs, ["softmax", "mlp", "wide"]);
     assert!(report["training"].as_array().unwrap().iter().all(|t| t["seconds_per_epoch"].as_f64().unwrap() > 0.0));
+    // `--with-profile`: the profile of every config, from the same run, in the same report.
+    let profiled: Vec<&str> = report["profile"].as_array().unwrap().iter().map(|p| p["config"].as_str().unwrap()).collect();
+    assert_eq!(profiled, ["softmax", "mlp", "wide"]);
+    assert!(run.stdout.contains("| first layer backward, dW₁ = Xᵀ·dZ₁, db₁ |"), "{}", run.stdout);
 }
 
 #[test]

@@ -30,8 +30,12 @@ pub struct BenchArgs {
     /// Instead of the rest: one epoch of each config with its training step split into parts
     /// (gather, non-zero lists, each product, activations, loss, optimizer, evaluation), each
     /// with its time and achieved GFLOP/s or GB/s beside the machine's limit.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "with_profile")]
     pub profile: bool,
+    /// After the rest, in the same run: the profile of `--profile`, printed after the tables
+    /// and kept in the JSON report (`profile`), so the two come from one run of the machine.
+    #[arg(long)]
+    pub with_profile: bool,
     /// Instead of the rest: load-test `POST /api/predict` of an `ffnn serve` for this model
     /// (started here, on loopback).
     #[arg(long, value_name = "MODEL")]
@@ -72,7 +76,10 @@ pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
         threads.dedup();
     }
     if args.profile {
-        return profile(&data, &threads, &args.json_out);
+        let profiles = profile(&data, &threads)?;
+        ffnn::atomic_file::write_atomic(&args.json_out, serde_json::to_string_pretty(&profiles)?.as_bytes())?;
+        eprintln!("wrote {}", args.json_out.display());
+        return Ok(());
     }
     let options = BenchOptions {
         exe: std::env::current_exe()?,
@@ -83,15 +90,19 @@ pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
         torch: args.torch_python.zip(args.torch_script),
         training_only: args.training_only,
     };
-    let report = run(&options, &mut |line| eprintln!("{line}"))?;
-    write_json(&report, &args.json_out)?;
+    let mut report = run(&options, &mut |line| eprintln!("{line}"))?;
     println!("{}", to_markdown(&report));
+    if args.with_profile {
+        report.profile = profile(&options.data, &options.threads)?;
+    }
+    write_json(&report, &args.json_out)?;
     eprintln!("wrote {}", args.json_out.display());
     Ok(())
 }
 
-/// `ffnn bench --profile`: the benchmark's configs, one epoch each at each thread count.
-fn profile(data: &std::path::Path, threads: &[usize], json_out: &std::path::Path) -> anyhow::Result<()> {
+/// `ffnn bench --profile` (and `--with-profile`): the benchmark's configs, one epoch each at each
+/// thread count, each profile's table printed as it is done.
+fn profile(data: &std::path::Path, threads: &[usize]) -> anyhow::Result<Vec<crate::profile::Profile>> {
     use clap::Parser;
     /// The `train` flags of a benchmark config, parsed as `ffnn train` parses them.
     #[derive(Parser)]
@@ -122,7 +133,5 @@ fn profile(data: &std::path::Path, threads: &[usize], json_out: &std::path::Path
             Ok(())
         })?;
     }
-    ffnn::atomic_file::write_atomic(json_out, serde_json::to_string_pretty(&profiles)?.as_bytes())?;
-    eprintln!("wrote {}", json_out.display());
-    Ok(())
+    Ok(profiles)
 }
