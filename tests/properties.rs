@@ -144,6 +144,25 @@ proptest! {
         prop_assert!(worst(&fast.data, &slow.data) <= tolerance, "{}×{}×{} {:?}{:?} on {} threads", m, k, n, op_a, op_b, t);
     }
 
+    /// A product is, bit for bit, its pieces of `K_PIECE` along the inner dimension added to `C`
+    /// one after the other, on any thread count: the sums the `gemm` crate's AVX2 and AVX-512
+    /// kernels compute alike, so that a run's bits do not depend on the CPU.
+    #[test]
+    fn gemm_sums_the_inner_dimension_in_pieces((m, k, n) in shape3(3_000_000), t in threads(), seed in any::<u64>()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (a, b) = (random_matrix(m, k, 1.0, &mut rng), random_matrix(k, n, 1.0, &mut rng));
+        let mut whole = Matrix::zeros(m, n);
+        with_threads(t, || matmul(&a, Op::N, &b, Op::N, &mut whole, false));
+        let mut pieces = Matrix::zeros(m, n);
+        for p0 in (0..k).step_by(ffnn::gemm::K_PIECE) {
+            let p1 = (p0 + ffnn::gemm::K_PIECE).min(k);
+            let a_piece = Matrix::from_vec(m, p1 - p0, (0..m).flat_map(|i| a.row(i)[p0..p1].to_vec()).collect());
+            let b_piece = Matrix::from_vec(p1 - p0, n, b.data[p0 * n..p1 * n].to_vec());
+            matmul(&a_piece, Op::N, &b_piece, Op::N, &mut pieces, p0 > 0);
+        }
+        prop_assert!(whole.data.iter().zip(&pieces.data).all(|(x, y)| x.to_bits() == y.to_bits()), "{}×{}×{} on {} threads", m, k, n, t);
+    }
+
     /// The CSR builders (a matrix and its transpose) against the dense matrix, on any thread
     /// count, and the sparse products (`A·B` and, without listing `Aᵀ`, `Aᵀ·B`) against their
     /// definitions; the products' bits do not depend on the thread count.

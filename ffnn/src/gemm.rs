@@ -108,7 +108,7 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
 /// with k = 784 (a dense first layer) was summed in different pieces, so to different bits, on
 /// the two. Up to 256 both kernels sum in one block, so with pieces of 256 every CPU sums the
 /// same way and a run gives the same bits on any of them.
-const K_PIECE: usize = 256;
+pub const K_PIECE: usize = 256;
 
 /// Below this many multiply-adds a product runs on one thread: splitting it costs more than it saves.
 const PARALLEL_MIN_WORK: usize = 1 << 18;
