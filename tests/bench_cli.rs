@@ -61,3 +61,19 @@ fn the_profile_splits_an_epoch_of_every_config_into_its_parts() {
     // The table on stdout names every part.
     assert!(run.stdout.contains("| first layer backward, dW₁ = Xᵀ·dZ₁, db₁ |"), "{}", run.stdout);
 }
+
+/// A profile on more threads than the machine has cores is refused at once, not after the
+/// minutes of benchmark that `--with-profile` runs before it, and no report is written.
+#[test]
+fn a_profile_on_more_threads_than_cores_is_refused_at_once() {
+    let Some(mnist) = mnist_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let n = ffnn::parallel::usable_cores();
+    for flag in ["--with-profile", "--profile"] {
+        let args = ["bench", flag, "--threads", "1000", "--data", mnist.to_str().unwrap(), "--json-out", "b.json"];
+        let run = ffnn(&args, tmp.path(), &[]);
+        assert_ne!(run.code, 0);
+        assert_eq!(run.stderr.trim_end(), format!("error: --threads 1000: this machine has {n} cores"), "{flag}");
+        assert!(!tmp.path().join("b.json").exists());
+    }
+}

@@ -55,11 +55,12 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
     let a_ptr = SendPtr(a.data.as_ptr() as *mut f32);
     let b_ptr = SendPtr(b.data.as_ptr() as *mut f32);
     let c_ptr = SendPtr(c.data.as_mut_ptr());
-    // One block of C = rows `r0..r1`, columns `c0..c1`, computed on the calling thread.
+    // One block of C = rows `r0..r1`, columns `c0..c1`, computed on the calling thread, the
+    // inner dimension in pieces of at most `K_PIECE`, each added to the block in turn.
     // SAFETY: the pointers and strides describe exactly the storage of `a`, `b` and `c`, whose
-    // shapes were checked above; blocks of C given to different threads do not overlap, and
-    // `c` is borrowed mutably, so it aliases neither `a` nor `b`.
-    // The inner dimension in pieces of at most `K_PIECE`, each added to C in turn (see `K_PIECE`).
+    // shapes were checked above (a piece starts `p0 < k` along the inner dimension and is at most
+    // `k − p0` long); blocks of C given to different threads do not overlap, and `c` is borrowed
+    // mutably, so it aliases neither `a` nor `b`.
     let block = |(r0, r1, c0, c1): (usize, usize, usize, usize)| unsafe {
         let (a, b, c) = (&a_ptr, &b_ptr, &c_ptr);
         for p0 in (0..k).step_by(K_PIECE) {

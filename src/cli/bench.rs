@@ -75,6 +75,14 @@ pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
         threads = vec![1, ffnn::parallel::available_cores()];
         threads.dedup();
     }
+    if args.profile || args.with_profile {
+        // The profile runs on exactly these thread counts: refuse more than the cores now, not
+        // after minutes of benchmark.
+        let cores = ffnn::parallel::usable_cores();
+        if let Some(t) = threads.iter().find(|&&t| t > cores) {
+            return Err(ffnn::Error::invalid(format!("--threads {t}: this machine has {cores} cores")).into());
+        }
+    }
     if args.profile {
         let profiles = profile(&data, &threads)?;
         ffnn::atomic_file::write_atomic(&args.json_out, serde_json::to_string_pretty(&profiles)?.as_bytes())?;
@@ -113,10 +121,6 @@ fn profile(data: &std::path::Path, threads: &[usize]) -> anyhow::Result<Vec<crat
     let split = ffnn::data::load_dataset(data)?;
     let mut profiles = vec![];
     for &t in threads {
-        let cores = ffnn::parallel::usable_cores();
-        if t > cores {
-            return Err(ffnn::Error::invalid(format!("--threads {t}: this machine has {cores} cores")).into());
-        }
         ffnn::parallel::with_threads(t, || -> anyhow::Result<()> {
             let limits = crate::profile::measure_limits();
             eprintln!("{t} thread(s): GEMM {:.1} GFLOP/s, memory copy {:.1} GB/s", limits.gemm_gflops, limits.copy_gb_per_s);
