@@ -346,7 +346,7 @@ unsafe fn list_bytes_avx512(bytes: &[u8], first: u32, scale: f32, out: &mut [(u3
     count
 }
 
-/// [`list_bytes`] one byte at a time (eight written per non-zero word, as the SIMD version does).
+/// [`list_bytes`] one byte at a time (eight written per non-zero word, as the AVX2 version does).
 fn list_bytes_plain(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32, f32); PIECE + SLACK]) -> usize {
     let mut count = 0;
     let mut words = bytes.chunks_exact(8);
