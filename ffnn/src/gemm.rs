@@ -87,7 +87,9 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
             )
         }
     };
-    if crate::parallel::threads() == 1 || m * n * k < PARALLEL_MIN_WORK {
+    // A product with one row or one column (a matrix–vector product, which the `gemm` crate
+    // sums in an order that depends on how many rows it is given) is not split either.
+    if crate::parallel::threads() == 1 || m * n * k < PARALLEL_MIN_WORK || m.min(n) <= 1 {
         block((0, m, 0, n));
         return;
     }
@@ -95,11 +97,26 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
     // block keeps whole micro-kernel tiles. Each block is an independent GEMM with the full
     // inner dimension: no reduction between threads, so the result is the same bits whatever
     // the timing.
-    if m >= n {
-        crate::parallel::for_each_range(m, 16, &|rows| block((rows.start, rows.end, 0, n)));
-    } else {
-        crate::parallel::for_each_range(n, 16, &|cols| block((0, m, cols.start, cols.end)));
-    }
+    let long = m.max(n);
+    let per_block = block_length(long, crate::parallel::threads());
+    crate::parallel::run(long.div_ceil(per_block), &|i| {
+        let (from, to) = (i * per_block, ((i + 1) * per_block).min(long));
+        if m >= n { block((from, to, 0, n)) } else { block((0, m, from, to)) }
+    });
+}
+
+/// The rows (or columns) of C per block when `len` of them are shared by `threads`: a multiple
+/// of 16, at most one block per thread — and never a last block of a single row (or column)
+/// beside longer ones. The `gemm` crate computes a single row as a matrix–vector product, which
+/// sums in another order than its tiles: with 3 threads, 65 rows cut as 32 + 32 + 1 gave other
+/// bits in row 65 than on 1 or 2 threads (found by the property test of pieces). Such a split
+/// is made with fewer blocks instead (65 on 3 threads: 48 + 17).
+fn block_length(len: usize, threads: usize) -> usize {
+    (1..=threads.max(1))
+        .rev()
+        .map(|blocks| len.div_ceil(blocks).next_multiple_of(16).max(1))
+        .find(|&per_block| len % per_block != 1 || len <= per_block)
+        .unwrap_or(len.max(1))
 }
 
 /// The longest inner dimension handed to the `gemm` crate in one call; a longer one is summed in
@@ -107,8 +124,8 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
 /// itself cuts the inner dimension into blocks that fit the first-level cache, whose size
 /// depends on the kernel it picks for the CPU (AVX2 or AVX-512 on x86-64): the same product
 /// with k = 784 (a dense first layer) was summed in different pieces, so to different bits, on
-/// the two. Up to 256 both kernels sum in one block, so with pieces of 256 every CPU sums the
-/// same way and a run gives the same bits on any of them.
+/// the two. The crate never cuts 512 or fewer (its blocks are at least that long), so with
+/// pieces of 256 every CPU sums the same way and a run gives the same bits on any of them.
 pub const K_PIECE: usize = 256;
 
 /// Below this many multiply-adds a product runs on one thread: splitting it costs more than it saves.
@@ -170,6 +187,22 @@ mod tests {
             }
             assert!(whole.data.iter().zip(&pieces.data).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{k}×{n}");
         }
+    }
+
+    /// Blocks tile the length, one per thread at most, in multiples of 16, and none is a lone
+    /// row beside longer ones.
+    #[test]
+    fn blocks_never_leave_a_single_row() {
+        for len in 1..=600 {
+            for threads in 1..=8 {
+                let per_block = block_length(len, threads);
+                let blocks = len.div_ceil(per_block);
+                assert!(blocks <= threads && (per_block.is_multiple_of(16) || blocks == 1), "{len} on {threads}: {per_block}");
+                assert!(blocks == 1 || len - (blocks - 1) * per_block > 1, "{len} on {threads}: {per_block}");
+            }
+        }
+        // 65 rows on 3 threads: 48 + 17; 17 on 2: one block (16 + 1 would leave a lone row).
+        assert_eq!((block_length(65, 3), block_length(17, 2), block_length(128, 2)), (48, 32, 64));
     }
 
     #[test]
