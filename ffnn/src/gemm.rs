@@ -125,7 +125,9 @@ fn block_length(len: usize, threads: usize) -> usize {
 /// depends on the kernel it picks for the CPU (AVX2 or AVX-512 on x86-64): the same product
 /// with k = 784 (a dense first layer) was summed in different pieces, so to different bits, on
 /// the two. The crate never cuts 512 or fewer (its blocks are at least that long), so with
-/// pieces of 256 every CPU sums the same way and a run gives the same bits on any of them.
+/// pieces of 256 every CPU sums the same way and a run gives the same bits on any of them —
+/// but for a product with a single row or column, which the crate computes as a matrix–vector
+/// product whose sums follow the SIMD width.
 pub const K_PIECE: usize = 256;
 
 /// Below this many multiply-adds a product runs on one thread: splitting it costs more than it saves.
