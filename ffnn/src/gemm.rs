@@ -52,6 +52,9 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
     }
     let (a_rs, a_cs) = op_strides(a, op_a);
     let (b_rs, b_cs) = op_strides(b, op_b);
+    if m.min(n) <= 1 || k <= 2 {
+        return matmul_in_order(a, (a_rs, a_cs), b, (b_rs, b_cs), c, k, accumulate);
+    }
     let a_ptr = SendPtr(a.data.as_ptr() as *mut f32);
     let b_ptr = SendPtr(b.data.as_ptr() as *mut f32);
     let c_ptr = SendPtr(c.data.as_mut_ptr());
@@ -87,9 +90,7 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
             )
         }
     };
-    // A product with one row or one column (a matrix–vector product, which the `gemm` crate
-    // sums in an order that depends on how many rows it is given) is not split either.
-    if crate::parallel::threads() == 1 || m * n * k < PARALLEL_MIN_WORK || m.min(n) <= 1 {
+    if crate::parallel::threads() == 1 || m * n * k < PARALLEL_MIN_WORK {
         block((0, m, 0, n));
         return;
     }
@@ -103,6 +104,67 @@ pub fn matmul(a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, c: &mut Matrix, accumu
         let (from, to) = (i * per_block, ((i + 1) * per_block).min(long));
         if m >= n { block((from, to, 0, n)) } else { block((0, m, from, to)) }
     });
+}
+
+/// [`matmul`] for the shapes the `gemm` crate computes another way — a single row or column of
+/// C (a matrix–vector product) or an inner dimension of 1 or 2 — whose sums there follow its
+/// SIMD width and the number of rows it is given, so their bits would depend on the CPU and
+/// the thread count (a batch of one, a layer of one unit: other model bytes on AVX2 and on
+/// AVX-512). Here every element is `C[i][j] (+)= Σₖ A[i][k]·B[k][j]` added into `C` term by
+/// term, `k` in order, a multiply and an add each: the same bits everywhere. Where a row of
+/// `B` (or, for a single column of C, a column of `A`) is contiguous, each term is one
+/// [`axpy`] over it, SIMD across the elements; otherwise eight elements advance together. On
+/// one thread: these products are small.
+fn matmul_in_order(
+    a: &Matrix,
+    (a_rs, a_cs): (isize, isize),
+    b: &Matrix,
+    (b_rs, b_cs): (isize, isize),
+    c: &mut Matrix,
+    k: usize,
+    accumulate: bool,
+) {
+    const LANES: usize = 8;
+    let (m, n) = (c.rows, c.cols);
+    let at = |data: &[f32], rs: isize, cs: isize, r: usize, col: usize| data[(r as isize * rs + col as isize * cs) as usize];
+    if !accumulate {
+        c.data.fill(0.0);
+    }
+    if b_cs == 1 {
+        // Row `p` of B is `b.data[p·b_rs..][..n]`: C[i, :] += A[i, p]·B[p, :], for each p in order.
+        for (i, row) in c.data.chunks_mut(n).enumerate() {
+            for p in 0..k {
+                let from = (p as isize * b_rs) as usize;
+                axpy(at(&a.data, a_rs, a_cs, i, p), &b.data[from..from + n], row);
+            }
+        }
+    } else if n == 1 && a_rs == 1 {
+        // One column of C, and column `p` of A is `a.data[p·a_cs..][..m]`.
+        for p in 0..k {
+            let from = (p as isize * a_cs) as usize;
+            axpy(at(&b.data, b_rs, b_cs, p, 0), &a.data[from..from + m], &mut c.data);
+        }
+    } else {
+        for (i, row) in c.data.chunks_mut(n).enumerate() {
+            for (j0, sums) in (0..n).step_by(LANES).zip(row.chunks_mut(LANES)) {
+                for p in 0..k {
+                    let ap = at(&a.data, a_rs, a_cs, i, p);
+                    for (t, s) in sums.iter_mut().enumerate() {
+                        *s += ap * at(&b.data, b_rs, b_cs, p, j0 + t);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `y += α·x`, element by element (a multiply, then an add: no fused multiply-add, so the same
+/// bits at every SIMD width), compiled for AVX-512 and AVX2 too.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
+fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += alpha * x;
+    }
 }
 
 /// The rows (or columns) of C per block when `len` of them are shared by `threads`: a multiple
@@ -125,9 +187,9 @@ fn block_length(len: usize, threads: usize) -> usize {
 /// depends on the kernel it picks for the CPU (AVX2 or AVX-512 on x86-64): the same product
 /// with k = 784 (a dense first layer) was summed in different pieces, so to different bits, on
 /// the two. The crate never cuts 512 or fewer (its blocks are at least that long), so with
-/// pieces of 256 every CPU sums the same way and a run gives the same bits on any of them —
-/// but for a product with a single row or column, which the crate computes as a matrix–vector
-/// product whose sums follow the SIMD width.
+/// pieces of 256 every CPU sums the same way and a run gives the same bits on any of them.
+/// (The shapes the crate computes as matrix–vector products, whose sums follow its SIMD width,
+/// do not go to it: [`matmul`] computes those itself.)
 pub const K_PIECE: usize = 256;
 
 /// Below this many multiply-adds a product runs on one thread: splitting it costs more than it saves.
@@ -188,6 +250,26 @@ mod tests {
                 matmul(&a_piece, Op::N, &b_piece, Op::N, &mut pieces, true);
             }
             assert!(whole.data.iter().zip(&pieces.data).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{k}×{n}");
+        }
+    }
+
+    /// The shapes `matmul` computes itself (a single row or column of C, an inner dimension of 1
+    /// or 2) give the triple loop's bits exactly, in every transpose: each element is the same
+    /// sum in the same order, whatever the CPU. (With `accumulate` the loop adds the sum to C
+    /// at the end, `matmul` term by term, so there they are only close.)
+    #[test]
+    fn matrix_vector_shapes_give_the_bits_of_the_triple_loop() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        for &(m, k, n) in &[(1, 300, 77), (77, 300, 1), (50, 1, 40), (50, 2, 40), (1, 1, 1), (1, 784, 256), (256, 1, 128)] {
+            for &(op_a, op_b) in &[(Op::N, Op::N), (Op::T, Op::N), (Op::N, Op::T), (Op::T, Op::T)] {
+                let a = if op_a == Op::N { random(m, k, &mut rng) } else { random(k, m, &mut rng) };
+                let b = if op_b == Op::N { random(k, n, &mut rng) } else { random(n, k, &mut rng) };
+                let (mut fast, mut slow) = (random(m, n, &mut rng), Matrix::zeros(m, n));
+                matmul(&a, op_a, &b, op_b, &mut fast, false);
+                matmul_reference(&a, op_a, &b, op_b, &mut slow, false);
+                let bits = |x: &Matrix| x.data.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&fast), bits(&slow), "{m}×{k}×{n} {op_a:?}{op_b:?}");
+            }
         }
     }
 
