@@ -20,7 +20,8 @@ fn main() {
         torch,
         training_only: false,
     };
-    match run(&options, &mut |line| eprintln!("{line}")) {
+    let report = ffnn::data::load_dataset(&options.data).and_then(|split| run(&options, &split, &mut |line| eprintln!("{line}")));
+    match report {
         Ok(report) => println!("{}", to_markdown(&report)),
         Err(e) => {
             eprintln!("error: {e}");

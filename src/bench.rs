@@ -10,7 +10,7 @@
 //!
 //! Everything runs at 1 thread and at all threads.
 
-use ffnn::data::load_dataset;
+use ffnn::data::DataSplit;
 use ffnn::error::{Error, Result};
 use ffnn::gemm::{Op, matmul};
 use ffnn::nn::{Model, ModelState, model_forward};
@@ -202,8 +202,9 @@ fn machine() -> String {
     format!("{cpu}, {} cores, {}", ffnn::parallel::available_cores(), std::env::consts::OS)
 }
 
-/// Runs the benchmark; `log` receives one line per finished measurement.
-pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchReport> {
+/// Runs the benchmark on `data`, the dataset loaded from `options.data` (whose path the training
+/// runs, child processes, are given); `log` receives one line per finished measurement.
+pub fn run(options: &BenchOptions, data: &DataSplit, log: &mut dyn FnMut(&str)) -> Result<BenchReport> {
     let mut report = BenchReport {
         machine: machine(),
         ffnn_version: env!("CARGO_PKG_VERSION"),
@@ -225,7 +226,6 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRep
         }
     }
     let tmp = std::env::temp_dir().join(format!("ffnn-bench-{}", std::process::id()));
-    let data = load_dataset(&options.data)?;
     let train_samples = data.train.len();
     let density = data.train.images.iter().filter(|&&p| p != 0).count() as f64 / data.train.images.len().max(1) as f64;
     log(&format!("training images: {:.1}% of the pixels are not 0", density * 100.0));

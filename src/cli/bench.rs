@@ -66,7 +66,9 @@ pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let data = super::resolve_data(args.data.as_deref())?;
-    ffnn::data::load_dataset(&data)?; // fail now, not after the GEMM part
+    // Loaded once, now, to fail before the GEMM part; the benchmark's inference part and the
+    // profile use this copy (its training runs are child processes, which load their own).
+    let split = ffnn::data::load_dataset(&data)?;
     if args.epochs == 0 || args.repeats == 0 || args.threads.contains(&0) {
         return Err(ffnn::Error::invalid("--epochs, --repeats and --threads must be at least 1").into());
     }
@@ -84,7 +86,7 @@ pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
         }
     }
     if args.profile {
-        let profiles = profile(&data, &threads)?;
+        let profiles = profile(&split, &threads)?;
         ffnn::atomic_file::write_atomic(&args.json_out, serde_json::to_string_pretty(&profiles)?.as_bytes())?;
         eprintln!("wrote {}", args.json_out.display());
         return Ok(());
@@ -98,10 +100,10 @@ pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
         torch: args.torch_python.zip(args.torch_script),
         training_only: args.training_only,
     };
-    let mut report = run(&options, &mut |line| eprintln!("{line}"))?;
+    let mut report = run(&options, &split, &mut |line| eprintln!("{line}"))?;
     println!("{}", to_markdown(&report));
     if args.with_profile {
-        report.profile = profile(&options.data, &options.threads)?;
+        report.profile = profile(&split, &options.threads)?;
     }
     write_json(&report, &args.json_out)?;
     eprintln!("wrote {}", args.json_out.display());
@@ -110,7 +112,7 @@ pub fn run_cli(args: BenchArgs) -> anyhow::Result<()> {
 
 /// `ffnn bench --profile` (and `--with-profile`): the benchmark's configs, one epoch each at each
 /// thread count, each profile's table printed as it is done.
-fn profile(data: &std::path::Path, threads: &[usize]) -> anyhow::Result<Vec<crate::profile::Profile>> {
+fn profile(split: &ffnn::data::DataSplit, threads: &[usize]) -> anyhow::Result<Vec<crate::profile::Profile>> {
     use clap::Parser;
     /// The `train` flags of a benchmark config, parsed as `ffnn train` parses them.
     #[derive(Parser)]
@@ -118,7 +120,6 @@ fn profile(data: &std::path::Path, threads: &[usize]) -> anyhow::Result<Vec<crat
         #[command(flatten)]
         args: super::train::TrainArgs,
     }
-    let split = ffnn::data::load_dataset(data)?;
     let mut profiles = vec![];
     for &t in threads {
         ffnn::parallel::with_threads(t, || -> anyhow::Result<()> {
