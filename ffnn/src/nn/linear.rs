@@ -126,8 +126,7 @@ impl SparseInput {
         if !self.may_be_sparse(rows * cols, outputs, true) {
             return false;
         }
-        let listed = self.x.fill_from_bytes_up_to(rows, cols, row, scale, self.max_entries(rows * cols))
-            && self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY);
+        let listed = self.x.fill_from_bytes_up_to(rows, cols, row, scale, self.max_entries(rows * cols)) && self.sparse_enough();
         self.listing = if listed { Listing::Listed } else { Listing::TooDense };
         listed
     }
@@ -173,6 +172,12 @@ impl SparseInput {
     pub fn list_dense(&mut self, x: &Matrix, outputs: usize) -> bool {
         self.may_be_sparse(x.data.len(), outputs, false)
             && self.x.fill_from_dense_up_to(x, self.max_entries(x.data.len()))
-            && self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY)
+            && self.sparse_enough()
+    }
+
+    /// Whether the batch just listed into `x` takes the sparse path: as [`SparseInput::force`]
+    /// says, else if at most [`sparse::MAX_DENSITY`] of it is non-zero.
+    fn sparse_enough(&self) -> bool {
+        self.force.unwrap_or(self.x.density() <= sparse::MAX_DENSITY)
     }
 }
