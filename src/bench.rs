@@ -6,7 +6,9 @@
 //!    epoch, samples per second, analytic GFLOP per epoch, achieved GFLOP/s and its fraction of
 //!    (1), peak resident memory; optionally PyTorch's `torch_mlp.py` on the same config and
 //!    threads, alternating with ffnn, for ratios measured in the same run;
-//! 3. inference: test-set images per second (batches of 1000) and the latency of one image.
+//! 3. inference: the test set classified as `ffnn eval` does it ([`ffnn::train::evaluate`]: chunks
+//!    of 1000 images listed from their bytes, forward pass, loss, probabilities and predictions,
+//!    the chunks shared between the threads), in images per second, and the latency of one image.
 //!
 //! Everything runs at 1 thread and at all threads.
 
@@ -303,14 +305,13 @@ pub fn run(options: &BenchOptions, data: &DataSplit, log: &mut dyn FnMut(&str)) 
     let _ = std::fs::remove_dir_all(&tmp);
 
     if !options.training_only {
-        let (x, _) = data.test.to_matrix();
         for (name, flags) in CONFIGS {
             let sizes = config_sizes(flags);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
             let model = Model::new(&sizes, ffnn::nn::Activation::Relu, ffnn::nn::Init::Torch, &mut rng);
             for &threads in &options.threads {
                 ffnn::parallel::set_threads(threads);
-                let point = inference(name, &model, &x, threads);
+                let point = inference(name, &model, &data.test, threads);
                 log(&format!(
                     "inference {name} on {threads} thread(s): {:.0} images/s, one image in {:.1} µs",
                     point.images_per_second, point.latency_one_image_us
@@ -322,23 +323,16 @@ pub fn run(options: &BenchOptions, data: &DataSplit, log: &mut dyn FnMut(&str)) 
     Ok(report)
 }
 
-fn inference(name: &'static str, model: &Model, x: &Matrix, threads: usize) -> InferencePoint {
-    const BATCH: usize = 1000;
-    // As `evaluate` and `predict` run it: no backward pass follows, so no Xᵀ is built.
-    let mut state = ModelState::default();
-    let mut batch = Matrix::zeros(BATCH, x.cols);
+fn inference(name: &'static str, model: &Model, test: &dyn ffnn::data::Samples, threads: usize) -> InferencePoint {
     let mut best = f64::INFINITY;
     for _ in 0..3 {
         let t = Instant::now();
-        for start in (0..x.rows).step_by(BATCH) {
-            let rows = BATCH.min(x.rows - start);
-            batch.reshape(rows, x.cols);
-            batch.data.copy_from_slice(&x.data[start * x.cols..(start + rows) * x.cols]);
-            model_forward(model, &batch, &mut state);
-        }
+        std::hint::black_box(ffnn::train::evaluate(model, test));
         best = best.min(t.elapsed().as_secs_f64());
     }
-    let one = Matrix::from_vec(1, x.cols, x.row(0).to_vec());
+    let mut state = ModelState::default();
+    let (mut one, mut label) = (Matrix::default(), Vec::new());
+    test.gather(&[0], &mut one, &mut label);
     let mut times: Vec<f64> = (0..300)
         .map(|_| {
             let t = Instant::now();
@@ -347,7 +341,12 @@ fn inference(name: &'static str, model: &Model, x: &Matrix, threads: usize) -> I
         })
         .collect();
     times.drain(..50);
-    InferencePoint { config: name, threads, images_per_second: x.rows as f64 / best, latency_one_image_us: median(times) * 1e6 }
+    InferencePoint {
+        config: name,
+        threads,
+        images_per_second: test.len() as f64 / best,
+        latency_one_image_us: median(times) * 1e6,
+    }
 }
 
 /// The report as a Markdown table.
@@ -383,7 +382,7 @@ pub fn to_markdown(r: &BenchReport) -> String {
         );
     }
     if !r.inference.is_empty() {
-        s += "\n| inference | threads | images/s (batches of 1000) | one image (µs) |\n|---|---|---|---|\n";
+        s += "\n| inference | threads | images/s (`evaluate`, test set) | one image (µs) |\n|---|---|---|---|\n";
         for i in &r.inference {
             s += &format!("| {} | {} | {:.0} | {:.1} |\n", i.config, i.threads, i.images_per_second, i.latency_one_image_us);
         }

@@ -457,6 +457,35 @@ proptest! {
         prop_assert_eq!(dropped_cost.to_bits(), compute_loss(many.logits(), &y).to_bits());
     }
 
+    /// `predict_in_blocks` shares its blocks of `PREDICT_BLOCK` rows between the threads: on any
+    /// number of rows and threads, its probabilities are, bit for bit, those of each block
+    /// (the last padded with zero rows) through `model_forward` and `softmax` on one thread.
+    #[test]
+    fn predictions_in_blocks_are_each_blocks_forward_pass(rows in prop_oneof![Just(1usize), Just(256), Just(257), 1usize..=900], hidden in size(), t in threads(), density in 0.05f64..0.9, seed in any::<u64>()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (width, classes) = (40, 7);
+        let model = Model::new(&[width, hidden.min(300), classes], Activation::Relu, Init::He, &mut rng);
+        let values: Vec<f32> = (0..rows * width).map(|_| if rng.random_bool(density) { rng.random() } else { 0.0 }).collect();
+        let probabilities = with_threads(t, || ffnn::nn::predict_in_blocks(&model, &values, rows));
+        let sparse = values.iter().filter(|&&v| v != 0.0).count() as f32 <= ffnn::sparse::MAX_DENSITY * values.len() as f32;
+        let block = ffnn::nn::PREDICT_BLOCK;
+        let mut expected = Vec::new();
+        with_threads(1, || {
+            for first in (0..rows).step_by(block) {
+                let take = block.min(rows - first);
+                let mut x = Matrix::zeros(block, width);
+                x.data[..take * width].copy_from_slice(&values[first * width..(first + take) * width]);
+                let mut state = ModelState::default();
+                state.sparse_input.force = Some(sparse);
+                let mut p = Matrix::default();
+                ffnn::nn::softmax(model_forward(&model, &x, &mut state), &mut p);
+                expected.extend_from_slice(&p.data[..take * classes]);
+            }
+        });
+        prop_assert_eq!((probabilities.rows, probabilities.cols), (rows, classes));
+        prop_assert!(probabilities.data.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
     /// `evaluate` works in chunks of 1000 samples: on any number of samples (a last chunk of 1
     /// too) and any thread count, its loss and predictions are the reference's.
     #[test]
@@ -472,6 +501,11 @@ proptest! {
         };
         let model = Model::new(&[height * width, hidden, classes], Activation::Relu, Init::He, &mut rng);
         let evaluation = with_threads(t, || evaluate(&model, &data));
+        // Each thread evaluates whole chunks, with every product on that thread alone: the same
+        // bits as on one thread.
+        let alone = with_threads(1, || evaluate(&model, &data));
+        prop_assert_eq!(evaluation.loss.to_bits(), alone.loss.to_bits());
+        prop_assert_eq!(&evaluation, &alone);
         let (x, y) = data.to_matrix();
         let (logits, _) = naive_forward_backward(&model, &x, &y, None);
         let mut loss = 0.0;

@@ -306,27 +306,33 @@ pub fn predict(model: &Model, x: &Matrix, y: Option<&[u8]>) -> (Matrix, Option<f
 /// Class probabilities of the `rows` samples in `values` (row after row), each row computed
 /// the same way whatever other rows are in the call: in blocks of [`PREDICT_BLOCK`] rows (the
 /// last one padded with zero rows), with the first layer's path (sparse or dense) chosen once
-/// from the density of all of `values`. (A product's rounding can depend on the shape of the
-/// batch it is in; scikit-learn requires the probabilities of a subset of rows to be those of
-/// the same rows predicted with all the others, to 1e-7.)
+/// from the density of all of `values`; the blocks are shared between the threads. (A
+/// product's rounding can depend on the shape of the batch it is in; scikit-learn requires the
+/// probabilities of a subset of rows to be those of the same rows predicted with all the
+/// others, to 1e-7.)
 pub fn predict_in_blocks(model: &Model, values: &[f32], rows: usize) -> Matrix {
     let width = model.inputs();
     assert_eq!(values.len(), rows * width, "predict_in_blocks: {} values for {rows} rows of {width}", values.len());
     let non_zero = values.iter().filter(|&&v| v != 0.0).count();
-    let mut state = ModelState::default();
-    state.sparse_input.force = Some(non_zero as f32 <= crate::sparse::MAX_DENSITY * values.len() as f32);
+    let sparse = non_zero as f32 <= crate::sparse::MAX_DENSITY * values.len() as f32;
     let classes = model.classes();
     let mut out = Matrix::zeros(rows, classes);
-    let mut x = Matrix::zeros(PREDICT_BLOCK, width);
-    let mut p = Matrix::default();
-    for (block, first) in (0..rows).step_by(PREDICT_BLOCK).enumerate() {
-        let take = PREDICT_BLOCK.min(rows - first);
-        x.data[..take * width].copy_from_slice(&values[first * width..(first + take) * width]);
-        x.data[take * width..].fill(0.0);
-        softmax(model_forward(model, &x, &mut state), &mut p);
-        let start = block * PREDICT_BLOCK * classes;
-        out.data[start..start + take * classes].copy_from_slice(&p.data[..take * classes]);
-    }
+    // Each thread takes its own run of consecutive blocks and computes them one after another
+    // with buffers of its own, every product on that thread alone (a block's bits do not
+    // depend on the thread that computes it).
+    crate::parallel::for_each_chunk_mut(&mut out.data, PREDICT_BLOCK * classes, 1, &|first_block, mine| {
+        let mut state = ModelState::default();
+        state.sparse_input.force = Some(sparse);
+        let mut x = Matrix::zeros(PREDICT_BLOCK, width);
+        let mut p = Matrix::default();
+        for (block, out) in (first_block..).zip(mine.chunks_mut(PREDICT_BLOCK * classes)) {
+            let (first, take) = (block * PREDICT_BLOCK, out.len() / classes.max(1));
+            x.data[..take * width].copy_from_slice(&values[first * width..(first + take) * width]);
+            x.data[take * width..].fill(0.0);
+            softmax(model_forward(model, &x, &mut state), &mut p);
+            out.copy_from_slice(&p.data[..take * classes]);
+        }
+    });
     out
 }
 

@@ -606,7 +606,8 @@ pub fn gather_batch(
     false
 }
 
-/// Evaluates `model` on all of `data` (images or a table), in chunks of 1000 samples.
+/// Evaluates `model` on all of `data` (images or a table), in chunks of 1000 samples shared
+/// between the threads (each runs whole chunks: the same results on any number of threads).
 ///
 /// ```
 /// use rand::SeedableRng;
@@ -621,32 +622,45 @@ pub fn gather_batch(
 /// ```
 pub fn evaluate(model: &Model, data: &dyn Samples) -> Evaluation {
     const CHUNK: usize = 1000;
-    let mut x = Matrix::default();
-    let mut y = Vec::new();
-    let mut state = ModelState::default();
-    let mut total_loss = 0.0f64;
-    let mut probabilities = Matrix::default();
-    let mut predictions = Vec::with_capacity(data.len());
-    let mut confidences = Vec::with_capacity(data.len());
-    let mut right = 0;
-    let all: Vec<usize> = (0..data.len()).collect();
-    for chunk in all.chunks(CHUNK) {
-        gather_batch(data, chunk, model.layers[0].outputs(), &mut x, &mut y, &mut state.sparse_input);
-        let logits = model_forward(model, &x, &mut state);
-        total_loss += compute_loss(logits, &y) as f64 * chunk.len() as f64;
-        right += correct(logits, &y);
-        softmax(logits, &mut probabilities);
-        for i in 0..probabilities.rows {
-            let best = crate::tensor::argmax(probabilities.row(i));
-            predictions.push(best as u8);
-            confidences.push(probabilities.row(i)[best]);
+    let mut chunks = vec![ChunkEvaluation::default(); data.len().div_ceil(CHUNK)];
+    // Each thread takes its own run of consecutive chunks and evaluates them one after another
+    // with buffers of its own, every product on that thread alone: no hand-over between the
+    // threads inside a chunk, and a chunk's results are the same whichever thread computes it
+    // (a product's bits do not depend on the threads it runs on).
+    crate::parallel::for_each_chunk_mut(&mut chunks, 1, 1, &|first, mine| {
+        let (mut x, mut y, mut state, mut probabilities) =
+            (Matrix::default(), Vec::new(), ModelState::default(), Matrix::default());
+        for (c, chunk) in (first..).zip(mine) {
+            let indices: Vec<usize> = (c * CHUNK..((c + 1) * CHUNK).min(data.len())).collect();
+            gather_batch(data, &indices, model.layers[0].outputs(), &mut x, &mut y, &mut state.sparse_input);
+            let logits = model_forward(model, &x, &mut state);
+            chunk.loss = compute_loss(logits, &y) as f64 * indices.len() as f64;
+            chunk.right = correct(logits, &y);
+            softmax(logits, &mut probabilities);
+            for i in 0..probabilities.rows {
+                let best = crate::tensor::argmax(probabilities.row(i));
+                chunk.predictions.push(best as u8);
+                chunk.confidences.push(probabilities.row(i)[best]);
+            }
         }
-    }
-
+    });
+    // Added up in the order of the chunks, as one thread would.
+    let total_loss: f64 = chunks.iter().map(|c| c.loss).sum();
+    let right: usize = chunks.iter().map(|c| c.right).sum();
     Evaluation {
         loss: (total_loss / data.len().max(1) as f64) as f32,
         accuracy: right as f32 / data.len().max(1) as f32,
-        predictions,
-        confidences,
+        predictions: chunks.iter().flat_map(|c| c.predictions.iter().copied()).collect(),
+        confidences: chunks.iter().flat_map(|c| c.confidences.iter().copied()).collect(),
     }
+}
+
+/// One chunk's part of an [`Evaluation`]: its summed loss, its right answers, and its samples'
+/// predictions and confidences.
+#[derive(Clone, Debug, Default)]
+struct ChunkEvaluation {
+    loss: f64,
+    right: usize,
+    predictions: Vec<u8>,
+    confidences: Vec<f32>,
 }
