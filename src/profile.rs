@@ -179,7 +179,8 @@ pub fn profile_epoch(
         Optimizer::Momentum { .. } => 20.0,
         Optimizer::Adam { .. } => 28.0,
     };
-    for (iteration, batch) in batches.iter().enumerate() {
+    let mut upcoming = batches.iter().enumerate().peekable();
+    while let Some((iteration, batch)) = upcoming.next() {
         run.optimizer.learning_rate = config.schedule.learning_rate(config.learning_rate, iteration, per_epoch, per_epoch);
         let mut clock = Instant::now();
         // model_forward's first layer takes the sparse path when input_linear_forward would
@@ -189,6 +190,10 @@ pub fn profile_epoch(
         let first = &model.layers[0];
         let listed = gather_batch(train, batch, first.outputs(), &mut x, &mut y, &mut sparse);
         let too_dense = std::mem::take(&mut sparse.listing) == Listing::TooDense;
+        // As `train_model` does: the next batch's samples start coming from memory.
+        if let Some((_, next)) = upcoming.peek() {
+            train.prefetch(next);
+        }
         lap(Part::Gather, &mut clock);
         let n = y.len() as f64;
         let inputs = first.inputs() as f64;

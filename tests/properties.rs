@@ -521,6 +521,8 @@ proptest! {
             }
         }
         prop_assert_eq!(evaluation.predictions.len(), samples);
+        let right = evaluation.predictions.iter().zip(&y).filter(|(p, l)| p == l).count();
+        prop_assert_eq!(evaluation.accuracy, right as f32 / samples as f32, "the accuracy of the predictions");
         prop_assert!((evaluation.loss as f64 - loss / samples as f64).abs() <= 1e-4 * (1.0 + loss / samples as f64));
     }
 

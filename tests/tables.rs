@@ -103,8 +103,9 @@ fn training_epoch_by_epoch_gives_the_bits_of_one_call() {
     assert_eq!(run.model.layers, whole.model.layers);
 }
 
-/// A table that records the order in which training reads its rows.
-struct Recording(Table, std::sync::Mutex<Vec<usize>>);
+/// A table that records the order in which training reads its rows, and each batch it
+/// gathers (`false`) or is asked to prefetch (`true`), in order.
+struct Recording(Table, std::sync::Mutex<Vec<usize>>, std::sync::Mutex<Vec<(bool, Vec<usize>)>>);
 
 impl Samples for Recording {
     fn len(&self) -> usize {
@@ -121,15 +122,43 @@ impl Samples for Recording {
     }
     fn gather(&self, indices: &[usize], x: &mut ffnn::tensor::Matrix, y: &mut Vec<u8>) {
         self.1.lock().unwrap().extend(indices);
+        self.2.lock().unwrap().push((false, indices.to_vec()));
         self.0.gather(indices, x, y)
     }
+    fn prefetch(&self, indices: &[usize]) {
+        self.2.lock().unwrap().push((true, indices.to_vec()));
+    }
+}
+
+#[test]
+fn training_prefetches_each_batch_one_step_before_it_gathers_it() {
+    // 50 samples in batches of 16: 4 steps an epoch, the last of 2 samples; 3 epochs.
+    let recording = Recording(noise_table(50, 8), Default::default(), Default::default());
+    let config = TrainConfig { length: Length::Epochs(3), ..config() };
+    train_model(&recording, None, &config, &mut |_| {}).unwrap();
+    let events = recording.2.into_inner().unwrap();
+    let gathered: Vec<&Vec<usize>> = events.iter().filter(|(p, _)| !p).map(|(_, b)| b).collect();
+    assert_eq!(gathered.len(), 12);
+    assert_eq!(gathered.iter().map(|b| b.len()).collect::<Vec<_>>(), [16, 16, 16, 2].repeat(3));
+    // Within an epoch, right after gathering a batch, the next one is prefetched; the last
+    // batch of an epoch is followed by none (the next epoch's order is drawn at its start).
+    let mut expected = Vec::new();
+    for epoch in gathered.chunks(4) {
+        for (step, batch) in epoch.iter().enumerate() {
+            expected.push((false, (*batch).clone()));
+            if let Some(next) = epoch.get(step + 1) {
+                expected.push((true, (*next).clone()));
+            }
+        }
+    }
+    assert_eq!(events, expected);
 }
 
 #[test]
 fn shuffle_off_takes_the_batches_in_order_and_l2_shrinks_the_weights() {
     let plain = TrainConfig { dropout: 0.0, length: Length::Epochs(3), ..config() };
     let read_order = |config: &TrainConfig| {
-        let recording = Recording(noise_table(50, 8), Default::default());
+        let recording = Recording(noise_table(50, 8), Default::default(), Default::default());
         train_model(&recording, None, config, &mut |_| {}).unwrap();
         recording.1.into_inner().unwrap()
     };
@@ -167,4 +196,24 @@ fn a_view_of_borrowed_rows_trains_the_same_network_as_the_table() {
     let b = train_model(&view, None, &config(), &mut |_| {}).unwrap();
     assert_eq!(a.model, b.model);
     assert_eq!(b.model.input_shape, (6, 6));
+}
+
+#[test]
+fn the_accuracy_counts_the_predictions_that_are_right() {
+    // Logits 1e-10 apart: in `f32` their softmax probabilities are equal, and the first class
+    // is predicted, although the second logit is the larger one.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let mut model = ffnn::nn::Model::new(&[1, 2], ffnn::nn::Activation::Relu, ffnn::nn::Init::He, &mut rng);
+    model.layers[0].weight.data.fill(0.0);
+    model.layers[0].bias = vec![0.0, 1e-10];
+    let logits = ffnn::tensor::Matrix::from_vec(1, 2, model.layers[0].bias.clone());
+    let mut p = ffnn::tensor::Matrix::default();
+    ffnn::nn::softmax(&logits, &mut p);
+    assert_eq!(p.data[0], p.data[1], "a tie in probability");
+    assert_eq!(ffnn::tensor::argmax(&logits.data), 1, "not in the logits");
+    // Two samples of class 1 and one of class 0: the prediction (class 0 for all) is right once.
+    let table = Table::new(vec![0.5, 0.25, 1.0], vec![1, 1, 0], 1).unwrap();
+    let e = evaluate(&model, &table);
+    assert_eq!(e.predictions, [0, 0, 0]);
+    assert_eq!(e.accuracy, 1.0 / 3.0, "the accuracy the predictions (and the confusion matrix) give");
 }

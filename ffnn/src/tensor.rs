@@ -74,6 +74,26 @@ pub fn touch_cache_lines<'a, T: Copy + 'a>(rows: impl IntoIterator<Item = &'a [T
     }
 }
 
+/// Asks the CPU to start fetching every 64-byte cache line of each of `rows` into its caches,
+/// without waiting for them (a software prefetch, which cannot fault): the rows of the next
+/// mini-batch arrive from memory while the current one is computed, and its listing or copy
+/// then finds them in the cache. A no-op on CPUs other than x86-64.
+pub fn prefetch_cache_lines<'a, T: 'a>(rows: impl IntoIterator<Item = &'a [T]>) {
+    #[cfg(target_arch = "x86_64")]
+    for row in rows {
+        let bytes = std::mem::size_of_val(row);
+        let start = row.as_ptr().cast::<i8>();
+        for offset in (0..bytes).step_by(64) {
+            // SAFETY: SSE, which the instruction needs, is part of every x86-64 CPU; a prefetch
+            // loads nothing the program sees and never faults (and `offset < bytes`: the
+            // address lies within `row`).
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(start.wrapping_add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    drop(rows.into_iter());
+}
+
 /// Index of the largest element (the first one on ties).
 pub fn argmax(v: &[f32]) -> usize {
     let mut best = 0;

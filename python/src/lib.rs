@@ -129,6 +129,9 @@ impl Samples for PixelRows<'_> {
     fn gather(&self, indices: &[usize], x: &mut Matrix, y: &mut Vec<u8>) {
         self.pixels.gather(indices, x, y)
     }
+    fn prefetch(&self, indices: &[usize]) {
+        Samples::prefetch(self.pixels, indices)
+    }
     fn images(&self) -> Option<&Dataset> {
         Some(self.pixels)
     }

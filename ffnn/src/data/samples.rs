@@ -34,6 +34,14 @@ pub trait Samples: Sync {
     /// keep their allocations from call to call.
     fn gather(&self, indices: &[usize], x: &mut Matrix, y: &mut Vec<u8>);
 
+    /// Starts fetching the samples `indices` from memory into the CPU's caches without waiting
+    /// for them ([`crate::tensor::prefetch_cache_lines`]): the training loop calls it with the
+    /// next batch, so that [`Samples::gather`] (or the listing of its non-zero pixels) finds
+    /// them there. Does nothing unless the samples say how they are stored.
+    fn prefetch(&self, indices: &[usize]) {
+        let _ = indices;
+    }
+
     /// The samples as images of bytes (`k` standing for `k/255`), when they are stored so: the
     /// training step then lists a batch's non-zero pixels straight from the bytes.
     fn images(&self) -> Option<&Dataset> {
@@ -60,6 +68,10 @@ impl Samples for Dataset {
 
     fn gather(&self, indices: &[usize], x: &mut Matrix, y: &mut Vec<u8>) {
         Dataset::gather(self, indices, x, y)
+    }
+
+    fn prefetch(&self, indices: &[usize]) {
+        crate::tensor::prefetch_cache_lines(indices.iter().map(|&i| self.image(i)));
     }
 
     fn images(&self) -> Option<&Dataset> {
@@ -144,6 +156,10 @@ impl Samples for Table {
     fn gather(&self, indices: &[usize], x: &mut Matrix, y: &mut Vec<u8>) {
         self.view().gather(indices, x, y)
     }
+
+    fn prefetch(&self, indices: &[usize]) {
+        self.view().prefetch(indices)
+    }
 }
 
 /// A [`Table`] over storage it does not own, such as a numpy array lent by the Python package
@@ -202,6 +218,10 @@ impl Samples for TableView<'_> {
         });
         y.clear();
         y.extend(indices.iter().map(|&i| self.labels[i]));
+    }
+
+    fn prefetch(&self, indices: &[usize]) {
+        crate::tensor::prefetch_cache_lines(indices.iter().map(|&i| self.row(i)));
     }
 }
 

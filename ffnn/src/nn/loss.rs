@@ -44,6 +44,24 @@ pub fn compute_loss(z: &Matrix, y: &[u8]) -> f32 {
     (total / z.rows.max(1) as f64) as f32
 }
 
+/// `P = softmax(Z)` row by row (`p` reshaped to the shape of `z`) and the cost `J` of the
+/// labels `y`, as evaluation needs them: each row's log-sum-exp is computed once for both, and
+/// both come out with the bits [`softmax`] and [`compute_loss`] give them apart.
+pub fn softmax_and_loss(z: &Matrix, y: &[u8], p: &mut Matrix) -> f32 {
+    assert_eq!(z.rows, y.len(), "softmax_and_loss: {} rows of logits, {} labels", z.rows, y.len());
+    p.reshape(z.rows, z.cols);
+    let total: f64 = (0..z.rows)
+        .map(|i| {
+            let lse = log_sum_exp(z.row(i));
+            for (p, &z) in p.row_mut(i).iter_mut().zip(z.row(i)) {
+                *p = (z - lse).exp();
+            }
+            (lse - z.row(i)[y[i] as usize]) as f64
+        })
+        .sum();
+    (total / z.rows.max(1) as f64) as f32
+}
+
 /// The loss and its gradient in one pass, as training needs them:
 /// returns the cost `J` it differentiated and writes
 /// `dZ = (softmax(Z) − Ỹ) / n` into `dz` (reshaped to the shape of `z`).
@@ -126,6 +144,21 @@ mod tests {
         shifted.row_mut(1).iter_mut().for_each(|v| *v += 1000.0);
         shifted.row_mut(2).iter_mut().for_each(|v| *v -= 55.5);
         assert!((compute_loss(&z, &y) - compute_loss(&shifted, &y)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn softmax_and_loss_together_give_the_bits_of_each_alone() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for (rows, cols) in [(0, 3), (1, 1), (3, 4), (257, 10), (40, 47)] {
+            let z = Matrix::from_vec(rows, cols, (0..rows * cols).map(|_| rng.random_range(-30.0..30.0)).collect());
+            let y: Vec<u8> = (0..rows).map(|_| rng.random_range(0..cols) as u8).collect();
+            let (mut together, mut alone) = (Matrix::default(), Matrix::default());
+            let loss = softmax_and_loss(&z, &y, &mut together);
+            softmax(&z, &mut alone);
+            assert_eq!(loss.to_bits(), compute_loss(&z, &y).to_bits(), "{rows}×{cols}");
+            assert_eq!(together, alone, "{rows}×{cols}");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod onnx;
 pub use activation::{Activation, activation_backward, activation_forward, relu, relu_backward, sigmoid, sigmoid_backward};
 pub use init::{Init, Layer, initialize_parameters};
 pub use linear::{Listing, SparseInput, input_linear_backward, input_linear_forward, linear_backward, linear_forward};
-pub use loss::{compute_loss, softmax, softmax_cross_entropy_backward};
+pub use loss::{compute_loss, softmax, softmax_and_loss, softmax_cross_entropy_backward};
 pub use model::{
     Gradients, Model, ModelState, PREDICT_BLOCK, TrainingMode, accuracy, correct, dropout_forward, model_backward, model_forward,
     predict, predict_in_blocks,

@@ -24,8 +24,8 @@ use crate::data::augment::{Augment, Augmenter};
 use crate::data::{MiniBatches, PIXEL_SCALE, Samples, random_mini_batches};
 use crate::error::{Error, Result};
 use crate::nn::{
-    Activation, Gradients, Init, Model, ModelState, SparseInput, TrainingMode, accuracy, compute_loss, correct, model_backward,
-    model_forward, softmax,
+    Activation, Gradients, Init, Model, ModelState, SparseInput, TrainingMode, accuracy, compute_loss, model_backward,
+    model_forward, softmax_and_loss,
 };
 use crate::optim::{Optimizer, OptimizerState, update_parameters};
 use crate::tensor::Matrix;
@@ -441,7 +441,8 @@ pub fn continue_training(
         } else {
             MiniBatches::new(train.len(), config.batch_size)
         };
-        for batch in batches.iter().skip(run.batches_done) {
+        let mut upcoming = batches.iter().skip(run.batches_done).peekable();
+        while let Some(batch) = upcoming.next() {
             let started = Instant::now();
             let learning_rate = config.schedule.learning_rate(config.learning_rate, run.iteration, total, per_epoch);
             run.optimizer.learning_rate = learning_rate;
@@ -459,6 +460,11 @@ pub fn continue_training(
                 augmenter.apply(&mut x, height, width, aug, config.seed, run.iteration);
             } else {
                 gather_batch(train, batch, run.model.layers[0].outputs(), &mut x, &mut y, &mut state.sparse_input);
+            }
+            // The next batch's samples, scattered over the training set, come from memory
+            // while this one is computed.
+            if let Some(next) = upcoming.peek() {
+                train.prefetch(next);
             }
             // The seed's step: forward, cost, backward, update. The cost is the one the backward
             // pass differentiates — `compute_loss`'s sums, so its bits, without computing them
@@ -634,11 +640,14 @@ pub fn evaluate(model: &Model, data: &dyn Samples) -> Evaluation {
             let indices: Vec<usize> = (c * CHUNK..((c + 1) * CHUNK).min(data.len())).collect();
             gather_batch(data, &indices, model.layers[0].outputs(), &mut x, &mut y, &mut state.sparse_input);
             let logits = model_forward(model, &x, &mut state);
-            chunk.loss = compute_loss(logits, &y) as f64 * indices.len() as f64;
-            chunk.right = correct(logits, &y);
-            softmax(logits, &mut probabilities);
-            for i in 0..probabilities.rows {
+            chunk.loss = softmax_and_loss(logits, &y, &mut probabilities) as f64 * indices.len() as f64;
+            // A sample is right when its prediction — the most probable class, as `ffnn
+            // predict`, the web page and Python's `predict` take it — is its label: the
+            // accuracy and the confusion matrix count the same answers. (Logits a hair apart
+            // can have equal probabilities, in `f32`, and then the first of them is predicted.)
+            for (i, &label) in y.iter().enumerate() {
                 let best = crate::tensor::argmax(probabilities.row(i));
+                chunk.right += usize::from(best == label as usize);
                 chunk.predictions.push(best as u8);
                 chunk.confidences.push(probabilities.row(i)[best]);
             }
