@@ -636,8 +636,10 @@ pub fn evaluate(model: &Model, data: &dyn Samples) -> Evaluation {
     crate::parallel::for_each_chunk_mut(&mut chunks, 1, 1, &|first, mine| {
         let (mut x, mut y, mut state, mut probabilities) =
             (Matrix::default(), Vec::new(), ModelState::default(), Matrix::default());
+        let mut indices = Vec::with_capacity(CHUNK);
         for (c, chunk) in (first..).zip(mine) {
-            let indices: Vec<usize> = (c * CHUNK..((c + 1) * CHUNK).min(data.len())).collect();
+            indices.clear();
+            indices.extend(c * CHUNK..((c + 1) * CHUNK).min(data.len()));
             gather_batch(data, &indices, model.layers[0].outputs(), &mut x, &mut y, &mut state.sparse_input);
             let logits = model_forward(model, &x, &mut state);
             chunk.loss = softmax_and_loss(logits, &y, &mut probabilities) as f64 * indices.len() as f64;
