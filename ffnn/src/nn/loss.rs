@@ -17,14 +17,21 @@ fn log_sum_exp(row: &[f32]) -> f32 {
     c + s.ln()
 }
 
+/// One row of softmax, `p_l = e^{z_l − ln Σ e^z}`, written into `p`; returns the row's
+/// log-sum-exp (which the cost needs too).
+fn softmax_row(z: &[f32], p: &mut [f32]) -> f32 {
+    let lse = log_sum_exp(z);
+    for (p, &z) in p.iter_mut().zip(z) {
+        *p = (z - lse).exp();
+    }
+    lse
+}
+
 /// `P = softmax(Z)` row by row; `p` is reshaped to the shape of `z`.
 pub fn softmax(z: &Matrix, p: &mut Matrix) {
     p.reshape(z.rows, z.cols);
     for i in 0..z.rows {
-        let lse = log_sum_exp(z.row(i));
-        for (p, &z) in p.row_mut(i).iter_mut().zip(z.row(i)) {
-            *p = (z - lse).exp();
-        }
+        softmax_row(z.row(i), p.row_mut(i));
     }
 }
 
@@ -50,15 +57,7 @@ pub fn compute_loss(z: &Matrix, y: &[u8]) -> f32 {
 pub fn softmax_and_loss(z: &Matrix, y: &[u8], p: &mut Matrix) -> f32 {
     assert_eq!(z.rows, y.len(), "softmax_and_loss: {} rows of logits, {} labels", z.rows, y.len());
     p.reshape(z.rows, z.cols);
-    let total: f64 = (0..z.rows)
-        .map(|i| {
-            let lse = log_sum_exp(z.row(i));
-            for (p, &z) in p.row_mut(i).iter_mut().zip(z.row(i)) {
-                *p = (z - lse).exp();
-            }
-            (lse - z.row(i)[y[i] as usize]) as f64
-        })
-        .sum();
+    let total: f64 = (0..z.rows).map(|i| (softmax_row(z.row(i), p.row_mut(i)) - z.row(i)[y[i] as usize]) as f64).sum();
     (total / z.rows.max(1) as f64) as f32
 }
 
