@@ -18,7 +18,7 @@ use ffnn::nn::{
 use ffnn::optim::{Optimizer, update_parameters};
 use ffnn::sparse::csr_matmul;
 use ffnn::tensor::Matrix;
-use ffnn::train::{Checkpoint, TrainConfig, evaluate, gather_batch, initialize_run};
+use ffnn::train::{Checkpoint, TrainConfig, evaluate, gather_batch, initialize_run, packed_training_set};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -166,6 +166,8 @@ pub fn profile_epoch(
     let (mut x, mut y) = (Matrix::default(), Vec::new());
     let mut outputs = vec![Matrix::default(); layers];
     let mut sparse = SparseInput::default();
+    // As `train_model` does: a sparse training set is listed from its packed form.
+    let packed = packed_training_set(train, config);
     let mut grads = Gradients::for_model(&run.model);
     let mut seconds = [0.0f64; 11];
     let mut work = Work::default();
@@ -188,18 +190,23 @@ pub fn profile_epoch(
         // train_model lists it, or gathered and then listed.
         let model = &run.model;
         let first = &model.layers[0];
-        let listed = gather_batch(train, batch, first.outputs(), &mut x, &mut y, &mut sparse);
+        let listed = gather_batch(train, packed.as_ref(), batch, first.outputs(), &mut x, &mut y, &mut sparse);
         let too_dense = std::mem::take(&mut sparse.listing) == Listing::TooDense;
         // As `train_model` does: the next batch's samples start coming from memory.
         if let Some((_, next)) = upcoming.peek() {
-            train.prefetch(next);
+            match &packed {
+                Some(packed) => packed.prefetch(next),
+                None => train.prefetch(next),
+            }
         }
         lap(Part::Gather, &mut clock);
         let n = y.len() as f64;
         let inputs = first.inputs() as f64;
-        // Listed: the bytes read and (index, value) pairs written; else the f32 batch written.
-        work.bytes[Part::Gather as usize] +=
-            if listed { n * inputs + 8.0 * sparse.x.entries.len() as f64 } else { 4.0 * n * inputs };
+        // Listed: the bytes read (the packed rows' masks and non-zero bytes, or every byte) and
+        // the (index, value) pairs written; else the f32 batch written.
+        let entries = sparse.x.entries.len() as f64;
+        let bytes_read = if packed.is_some() { n * 8.0 * (inputs / 64.0).ceil() + entries } else { n * inputs };
+        work.bytes[Part::Gather as usize] += if listed { bytes_read + 8.0 * entries } else { 4.0 * n * inputs };
 
         // (As the forward pass decides: a batch counted too dense is not counted again.)
         let dense_listed = !listed && !too_dense && sparse.list_dense(&x, first.outputs());

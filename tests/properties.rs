@@ -6,10 +6,13 @@
 
 use ffnn::data::{Dataset, MiniBatches};
 use ffnn::gemm::{Op, matmul, matmul_reference};
-use ffnn::nn::{Activation, Gradients, Init, Model, ModelState, TrainingMode, compute_loss, model_backward, model_forward};
+use ffnn::nn::{
+    Activation, Gradients, Init, Model, ModelState, TrainingMode, compute_loss, model_backward, model_forward, softmax,
+    softmax_cross_entropy_backward,
+};
 use ffnn::optim::{Optimizer, OptimizerState, update_parameters};
 use ffnn::parallel::{for_each_chunk_mut, for_each_mut, for_each_range, for_each_zip_mut, with_threads};
-use ffnn::sparse::{Csr, csr_matmul, csr_matmul_reference, csr_t_matmul, csr_t_matmul_reference};
+use ffnn::sparse::{Csr, PackedRows, csr_matmul, csr_matmul_reference, csr_t_matmul, csr_t_matmul_reference};
 use ffnn::tensor::Matrix;
 use ffnn::train::{Length, TrainConfig, evaluate, gather_batch, train_model};
 use proptest::prelude::*;
@@ -243,8 +246,74 @@ proptest! {
         }
     }
 
+    /// The loss and its gradient, split between threads by rows, are the bits of one thread and
+    /// match their definition (`J` = `compute_loss` without smoothing, `dZ = (softmax(Z) − Ỹ)/n`)
+    /// on any batch (a single row, more rows than one block of the loss's terms), width and
+    /// smoothing.
+    #[test]
+    fn loss_and_gradient_split_between_threads_equal_one_thread(rows in prop_oneof![Just(1usize), Just(512), Just(513), 1usize..=1200], classes in 2usize..=40, t in threads(), smoothing in prop::sample::select(vec![0.0f32, 0.1]), seed in any::<u64>()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Rows of logits on scales from 10⁻³ to 10⁴: losses from about ln M to 10⁵.
+        let scales: Vec<f32> = (0..rows).map(|_| [1e-3, 1.0, 1e4][rng.random_range(0..3)]).collect();
+        let z = Matrix::from_vec(rows, classes, (0..rows * classes).map(|k| scales[k / classes] * rng.random_range(-20.0..20.0)).collect());
+        let y: Vec<u8> = (0..rows).map(|_| rng.random_range(0..classes) as u8).collect();
+        let (mut many, mut one) = (Matrix::default(), Matrix::default());
+        let cost = with_threads(t, || softmax_cross_entropy_backward(&z, &y, smoothing, &mut many));
+        let cost_one = with_threads(1, || softmax_cross_entropy_backward(&z, &y, smoothing, &mut one));
+        prop_assert_eq!(cost.to_bits(), cost_one.to_bits());
+        prop_assert_eq!(&many, &one);
+        if smoothing == 0.0 {
+            prop_assert_eq!(cost.to_bits(), compute_loss(&z, &y).to_bits());
+        }
+        let mut p = Matrix::default();
+        softmax(&z, &mut p);
+        for (i, &label) in y.iter().enumerate() {
+            for m in 0..classes {
+                let target = if m == label as usize { 1.0 - smoothing } else { 0.0 } + smoothing / classes as f32;
+                let expected = (p.row(i)[m] - target) / rows as f32;
+                prop_assert!((many.row(i)[m] - expected).abs() <= 1e-6 / rows as f32 + 1e-7, "row {} class {}", i, m);
+            }
+        }
+    }
+
+    /// Rows packed by their non-zero bytes list the matrix their bytes list, entry for entry,
+    /// for any batch of rows (repeats included) on any shape and thread count: widths not a
+    /// multiple of 8 or 64, rows ending within eight entries of the batch's end. Capped at
+    /// `max` entries, both refuse the same batches.
+    #[test]
+    fn listing_packed_rows_matches_listing_their_bytes(rows in size(), cols in size(), batch in 0usize..=300, t in threads(), density in prop::sample::select(vec![0.0, 0.02, 0.2, 0.5, 1.0]), seed in any::<u64>()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let rows = rows.min(2_000_000 / cols);
+        let bytes: Vec<u8> = (0..rows * cols).map(|_| if rng.random_bool(density) { rng.random_range(1..=255) } else { 0 }).collect();
+        let row = |i: usize| &bytes[i * cols..(i + 1) * cols];
+        let packed = PackedRows::new(rows, cols, &row);
+        prop_assert_eq!((packed.len(), packed.cols()), (rows, cols));
+        let indices: Vec<usize> = (0..batch).map(|_| rng.random_range(0..rows)).collect();
+        let batch_row = |i: usize| row(indices[i]);
+        let mut expected = Csr::default();
+        with_threads(1, || expected.fill_from_bytes(batch, cols, &batch_row, ffnn::data::PIXEL_SCALE));
+        let entries = expected.entries.len();
+        for max in [usize::MAX, entries, entries.saturating_sub(1), 0] {
+            let (mut from_packed, mut from_bytes) = (Csr::default(), Csr::default());
+            let fits = with_threads(t, || {
+                // Refilled twice, so the second listing reuses the first one's buffers.
+                from_packed.fill_from_packed(&packed, &indices, ffnn::data::PIXEL_SCALE, max);
+                let fits = from_packed.fill_from_packed(&packed, &indices, ffnn::data::PIXEL_SCALE, max);
+                prop_assert_eq!(fits, from_bytes.fill_from_bytes_up_to(batch, cols, &batch_row, ffnn::data::PIXEL_SCALE, max));
+                Ok(fits)
+            })?;
+            prop_assert_eq!(fits, entries <= max, "{} entries, at most {}", entries, max);
+            if fits {
+                prop_assert_eq!(&from_packed, &expected, "{}×{} at {} on {} threads", batch, cols, density, t);
+            } else {
+                prop_assert!(from_packed.entries.is_empty() && from_bytes.entries.is_empty());
+            }
+        }
+    }
+
     /// A training step on a batch listed straight from the dataset's bytes (`gather_batch`)
-    /// computes the bits the step on the gathered `f32` batch computes: logits and gradients.
+    /// computes the bits the step on the gathered `f32` batch computes: logits and gradients;
+    /// listed from the images packed by their non-zero pixels, the bits listed from the bytes.
     #[test]
     fn a_listed_batch_trains_the_same_bits_as_a_gathered_one(batch in 1usize..=300, hidden in size(), t in threads(), seed in any::<u64>()) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -257,10 +326,11 @@ proptest! {
         };
         let model = Model::new(&[height * width, hidden.min(300), classes], Activation::Relu, Init::He, &mut rng);
         let indices: Vec<usize> = (0..batch).map(|_| rng.random_range(0..samples)).collect();
-        let step = |listing: bool| {
+        let packed = data.packed();
+        let step = |listing: bool, packed: Option<&PackedRows>| {
             let (mut x, mut y, mut state, mut grads) = (Matrix::default(), Vec::new(), ModelState::default(), Gradients::for_model(&model));
             let listed = if listing {
-                gather_batch(&data, &indices, model.layers[0].outputs(), &mut x, &mut y, &mut state.sparse_input)
+                gather_batch(&data, packed, &indices, model.layers[0].outputs(), &mut x, &mut y, &mut state.sparse_input)
             } else {
                 data.gather(&indices, &mut x, &mut y);
                 false
@@ -269,8 +339,11 @@ proptest! {
             model_backward(&model, &x, &state, &y, &mut grads);
             (listed, state.sparse_input.in_use, y, state.logits().clone(), grads.layers)
         };
-        let (listed, sparse, y, logits, grads) = with_threads(t, || step(true));
-        let (_, sparse_too, y_too, logits_too, grads_too) = with_threads(t, || step(false));
+        let (listed, sparse, y, logits, grads) = with_threads(t, || step(true, None));
+        let (_, sparse_too, y_too, logits_too, grads_too) = with_threads(t, || step(false, None));
+        // Listed from the packed images: the bits listed from their bytes.
+        let from_packed = with_threads(t, || step(true, Some(&packed)));
+        prop_assert_eq!(&from_packed, &(listed, sparse, y.clone(), logits.clone(), grads.clone()));
         prop_assert_eq!(listed, sparse);
         prop_assert_eq!(y, y_too);
         if model.layers[0].outputs() >= ffnn::sparse::WIDE_OUTPUTS {

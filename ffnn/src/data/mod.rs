@@ -19,6 +19,7 @@ pub use classes::Classes;
 pub use samples::{Samples, Table, TableView};
 
 use crate::error::{Error, Result};
+use crate::sparse::PackedRows;
 use crate::tensor::Matrix;
 use std::path::{Path, PathBuf};
 
@@ -65,6 +66,12 @@ impl Dataset {
     /// The raw bytes of image `i`.
     pub fn image(&self, i: usize) -> &[u8] {
         &self.images[i * self.pixels()..(i + 1) * self.pixels()]
+    }
+
+    /// The images by their non-zero pixels ([`PackedRows`]), for listing mini-batches from:
+    /// training packs a sparse training set once, before its first step.
+    pub fn packed(&self) -> PackedRows {
+        PackedRows::new(self.len(), self.pixels(), &|i| self.image(i))
     }
 
     /// One more than the largest label.

@@ -7,7 +7,7 @@
 //! so the sums here are plain sums.
 
 use crate::gemm::{Op, matmul};
-use crate::sparse::{self, Csr, csr_matmul, csr_t_matmul};
+use crate::sparse::{self, Csr, PackedRows, csr_matmul, csr_t_matmul};
 use crate::tensor::Matrix;
 
 /// `Z = A_prev·W + b`. `z` is reshaped to `n × out` (reusing its allocation).
@@ -127,6 +127,20 @@ impl SparseInput {
             return false;
         }
         let listed = self.x.fill_from_bytes_up_to(rows, cols, row, scale, self.max_entries(rows * cols)) && self.sparse_enough();
+        self.listing = if listed { Listing::Listed } else { Listing::TooDense };
+        listed
+    }
+
+    /// [`SparseInput::list_bytes`] for the rows `indices` of a training set packed once by its
+    /// non-zero bytes ([`PackedRows`]): the same entries and the same decisions, from a third of
+    /// the memory.
+    pub fn list_packed(&mut self, packed: &PackedRows, indices: &[usize], scale: f32, outputs: usize) -> bool {
+        self.listing = Listing::None;
+        let values = indices.len() * packed.cols();
+        if !self.may_be_sparse(values, outputs, true) {
+            return false;
+        }
+        let listed = self.x.fill_from_packed(packed, indices, scale, self.max_entries(values)) && self.sparse_enough();
         self.listing = if listed { Listing::Listed } else { Listing::TooDense };
         listed
     }

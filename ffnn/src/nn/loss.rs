@@ -68,25 +68,56 @@ pub fn softmax_and_loss(z: &Matrix, y: &[u8], p: &mut Matrix) -> f32 {
 /// With label smoothing `ε` the target is `Ỹ = (1 − ε)·onehot(y) + ε/M` instead of the one-hot
 /// row, so `L_i = ln Σ_l e^{z_il} − (1 − ε)·z_{i,y_i} − (ε/M)·Σ_m z_im`: the network is
 /// no longer pushed towards infinitely confident logits. `ε = 0` is plain cross-entropy.
+///
+/// Rows are independent, so threads take whole rows of `dZ` (when there are enough: about a
+/// microsecond of work each) and write each row's `L_i` into a block of terms on the stack;
+/// this thread then adds the terms in row order, so `J` has the same bits on any number of
+/// threads.
 pub fn softmax_cross_entropy_backward(z: &Matrix, y: &[u8], smoothing: f32, dz: &mut Matrix) -> f32 {
-    assert_eq!(z.rows, y.len());
+    assert_eq!(z.rows, y.len(), "softmax_cross_entropy_backward: {} rows of logits, {} labels", z.rows, y.len());
     dz.reshape(z.rows, z.cols);
-    let inv_n = 1.0 / z.rows as f32;
+    let (rows, cols) = (z.rows, z.cols.max(1));
+    let inv_n = 1.0 / rows as f32;
     let off_target = smoothing / z.cols as f32;
-    let mut total = 0.0f64;
-    for (i, &label) in y.iter().enumerate() {
-        let row = z.row(i);
-        let label = label as usize;
+    // Row `i`: its gradient into `g`, its loss `L_i` returned.
+    let row_loss = |i: usize, g: &mut [f32]| {
+        let (row, label) = (z.row(i), y[i] as usize);
         let lse = log_sum_exp(row);
         let mean_z = if smoothing > 0.0 { row.iter().sum::<f32>() } else { 0.0 };
-        total += (lse - (1.0 - smoothing) * row[label] - off_target * mean_z) as f64;
-        for (g, &zv) in dz.row_mut(i).iter_mut().zip(row) {
+        for (g, &zv) in g.iter_mut().zip(row) {
             *g = ((zv - lse).exp() - off_target) * inv_n;
         }
-        dz.row_mut(i)[label] -= (1.0 - smoothing) * inv_n;
+        g[label] -= (1.0 - smoothing) * inv_n;
+        lse - (1.0 - smoothing) * row[label] - off_target * mean_z
+    };
+    let threads = crate::parallel::threads();
+    let mut terms = [0.0f32; LOSS_BLOCK];
+    let mut total = 0.0f64;
+    for first in (0..rows).step_by(LOSS_BLOCK) {
+        let count = LOSS_BLOCK.min(rows - first);
+        let block = &mut dz.data[first * z.cols..(first + count) * z.cols];
+        let tasks = threads.min(count * cols / LOSS_MIN_PER_THREAD).max(1);
+        let per_task = count.div_ceil(tasks);
+        let pieces = block.chunks_mut((per_task * z.cols).max(1)).zip(terms[..count].chunks_mut(per_task));
+        crate::parallel::for_each_part(pieces, &|part, (g, terms)| {
+            let first_row = first + part * per_task;
+            for (k, term) in terms.iter_mut().enumerate() {
+                *term = row_loss(first_row + k, &mut g[k * z.cols..(k + 1) * z.cols]);
+            }
+        });
+        for &term in &terms[..count] {
+            total += term as f64;
+        }
     }
-    (total / z.rows.max(1) as f64) as f32
+    (total / rows.max(1) as f64) as f32
 }
+
+/// The loss's gradient is computed for up to this many rows per hand-off to the threads (their
+/// terms wait on the stack to be summed in order; a larger batch takes several blocks).
+const LOSS_BLOCK: usize = 512;
+/// Logits per thread below which the loss's rows stay on fewer threads: each costs about two
+/// exponentials (some 12 ns), and handing work over about a microsecond.
+const LOSS_MIN_PER_THREAD: usize = 256;
 
 #[cfg(test)]
 mod tests {

@@ -20,7 +20,10 @@ const EVAL_CHUNK: f64 = 1000.0;
 /// - one mini-batch: the input `X`, its non-zero entries and their transpose (8 bytes each,
 ///   room for all), the augmentation's buffers, and per layer the outputs and deltas (and
 ///   dropout masks and masked outputs);
-/// - one evaluation chunk of 1000 images: the input, its sparse form and every layer's output.
+/// - one evaluation chunk of 1000 images: the input, its sparse form and every layer's output;
+/// - without augmentation, the training set packed by its non-zero pixels
+///   ([`super::packed_training_set`]), at most: [`crate::sparse::MAX_DENSITY`] of the pixels
+///   as bytes, a bit per pixel in 64-bit words and a row start per image.
 pub fn estimate(config: &TrainConfig, inputs: usize, classes: usize, train_images: usize) -> f64 {
     let mut sizes = vec![inputs as f64];
     sizes.extend(config.hidden.iter().map(|&h| h as f64));
@@ -40,7 +43,14 @@ pub fn estimate(config: &TrainConfig, inputs: usize, classes: usize, train_image
     let dropout = if config.dropout > 0.0 { 2.0 * F32 * batch * hidden } else { 0.0 };
     let step = input(batch) + augment + 2.0 * F32 * batch * outputs + dropout;
     let evaluation = input(EVAL_CHUNK) + 2.0 * F32 * EVAL_CHUNK * outputs;
-    weights + step + evaluation
+    let packed = if config.augment.is_none() { packed_size(inputs as f64) * train_images as f64 } else { 0.0 };
+    weights + step + evaluation + packed
+}
+
+/// The most bytes an image of `pixels` pixels takes packed: its non-zero pixels (at most
+/// [`crate::sparse::MAX_DENSITY`] of them when packed), its mask words and its row start.
+fn packed_size(pixels: f64) -> f64 {
+    (crate::sparse::MAX_DENSITY as f64 * pixels).ceil() + 8.0 * (pixels / 64.0).ceil() + 8.0
 }
 
 /// The memory the system can give this process without swapping (`MemAvailable` of
@@ -89,7 +99,12 @@ mod tests {
         let weights = 4.0 * p * 4.0 + 8.0 * p * 3.0;
         let step = 128.0 * 784.0 * 20.0 + 2.0 * 4.0 * 128.0 * 394.0;
         let evaluation = 1000.0 * 784.0 * 20.0 + 2.0 * 4.0 * 1000.0 * 394.0;
-        assert_eq!(estimate(&config, 784, 10, 60_000), weights + step + evaluation);
+        // 0.4·784 → 314 bytes, 13 mask words, a row start.
+        let packed = 60_000.0 * (314.0 + 8.0 * 13.0 + 8.0);
+        assert_eq!(estimate(&config, 784, 10, 60_000), weights + step + evaluation + packed);
+        let augmented = TrainConfig { augment: Some(crate::data::augment::Augment::default()), ..config.clone() };
+        let augment = 6.0 * 4.0 * 128.0 * 784.0;
+        assert_eq!(estimate(&augmented, 784, 10, 60_000), weights + step + augment + evaluation);
         assert!(check(&config, 784, 10, 60_000, Some(1e9)).is_ok());
     }
 
