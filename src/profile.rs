@@ -55,7 +55,7 @@ const PARTS: [Part; 11] = [
 impl Part {
     fn name(self) -> &'static str {
         match self {
-            Part::Gather => "gather the batch: X by its non-zero pixels from the bytes (or dense, ÷ 255)",
+            Part::Gather => "gather the batch: X by its non-zero pixels, from the packed images (or dense, ÷ 255)",
             Part::SparseBuild => "list the transpose Xᵀ (and X of a dense batch)",
             Part::FirstForward => "first layer forward, X·W₁ + b₁",
             Part::Forward => "other layers forward, A·W + b (GEMM)",
