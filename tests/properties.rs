@@ -126,6 +126,41 @@ proptest! {
         prop_assert_eq!(all, (0..n).collect::<Vec<_>>());
         let _ = MiniBatches::new(n, batch);
     }
+
+    /// A validation split (which moves the kept images up in place) holds out `n` of the
+    /// images and keeps the others, each with its own bytes and label, both in their original
+    /// order, and draws the same images for the same seed.
+    #[test]
+    fn a_validation_split_partitions_the_images_in_order(len in 1usize..=600, n in 0usize..=700, side in 2usize..=6, seed in any::<u64>()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let size = side * side;
+        // Image i's first two bytes are i, the rest random: each image knows where it came from.
+        let mut images = Vec::with_capacity(len * size);
+        for i in 0..len {
+            images.extend_from_slice(&(i as u16).to_le_bytes());
+            images.extend((2..size).map(|_| rng.random::<u8>()));
+        }
+        let labels: Vec<u8> = (0..len).map(|_| rng.random_range(0..10)).collect();
+        let data = Dataset { images, labels, height: side, width: side };
+        let (rest, held) = data.clone().split_validation(n, seed);
+        prop_assert_eq!(held.len(), n.min(len));
+        prop_assert_eq!(rest.len() + held.len(), len);
+        prop_assert_eq!(rest.images.len(), rest.len() * size);
+        let origin = |d: &Dataset, k: usize| u16::from_le_bytes([d.image(k)[0], d.image(k)[1]]) as usize;
+        let mut seen = vec![false; len];
+        for part in [&rest, &held] {
+            let from: Vec<usize> = (0..part.len()).map(|k| origin(part, k)).collect();
+            prop_assert!(from.windows(2).all(|w| w[0] < w[1]), "not in the original order: {:?}", from);
+            for (k, &i) in from.iter().enumerate() {
+                prop_assert!(!seen[i], "image {} in both parts", i);
+                seen[i] = true;
+                prop_assert_eq!(part.image(k), data.image(i));
+                prop_assert_eq!(part.labels[k], data.labels[i]);
+            }
+        }
+        let (_, again) = data.split_validation(n, seed);
+        prop_assert_eq!(again, held);
+    }
 }
 
 proptest! {

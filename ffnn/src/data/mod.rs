@@ -24,7 +24,7 @@ use crate::tensor::Matrix;
 use std::path::{Path, PathBuf};
 
 /// Labelled images of one size: `len()` images of `height × width` pixels, one `u8` each.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dataset {
     /// Pixel bytes, image after image, each row-major.
     pub images: Vec<u8>,
@@ -88,9 +88,8 @@ impl Dataset {
         counts
     }
 
-    /// Splits off `n` images, drawn at random with `seed`, as a validation set: returns
-    /// `(the rest, validation)`, both in their original order.
-    pub fn split_validation(&self, n: usize, seed: u64) -> (Dataset, Dataset) {
+    /// Which images a validation set of `n` drawn at random with `seed` holds out (`true`).
+    fn validation_mask(&self, n: usize, seed: u64) -> Vec<bool> {
         use rand::SeedableRng;
         use rand::seq::SliceRandom;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -101,16 +100,45 @@ impl Dataset {
         for &i in &order[..n.min(self.len())] {
             held[i] = true;
         }
-        let pick = |keep: bool| {
-            let idx: Vec<usize> = (0..self.len()).filter(|&i| held[i] != keep).collect();
-            Dataset {
-                images: idx.iter().flat_map(|&i| self.image(i).iter().copied()).collect(),
-                labels: idx.iter().map(|&i| self.labels[i]).collect(),
-                height: self.height,
-                width: self.width,
-            }
+        held
+    }
+
+    /// Splits off `n` images, drawn at random with `seed`, as a validation set: returns
+    /// `(the rest, validation)`, both in their original order. The rest keeps this set's
+    /// buffer (its images moved up in place), so only the `n` held-out images are copied: the
+    /// split does not hold the training set twice.
+    pub fn split_validation(self, n: usize, seed: u64) -> (Dataset, Dataset) {
+        let held = self.validation_mask(n, seed);
+        self.split_by_mask(&held)
+    }
+
+    /// `(the images not in `held`, the images in `held`)`, both in their original order.
+    fn split_by_mask(mut self, held: &[bool]) -> (Dataset, Dataset) {
+        let size = self.height * self.width;
+        let count = held.iter().filter(|&&h| h).count();
+        let mut out = Dataset {
+            images: Vec::with_capacity(count * size),
+            labels: Vec::with_capacity(count),
+            height: self.height,
+            width: self.width,
         };
-        (pick(true), pick(false))
+        let mut kept = 0;
+        for (i, &h) in held.iter().enumerate() {
+            if h {
+                out.images.extend_from_slice(self.image(i));
+                out.labels.push(self.labels[i]);
+            } else {
+                // `kept ≤ i`: the image moves up over images already moved or held out.
+                self.images.copy_within(i * size..(i + 1) * size, kept * size);
+                self.labels[kept] = self.labels[i];
+                kept += 1;
+            }
+        }
+        // No `shrink_to_fit`: giving back the held-out tail would copy the whole buffer (the
+        // `ffnn` binary's allocator moves large blocks), the very copy this split avoids.
+        self.images.truncate(kept * size);
+        self.labels.truncate(kept);
+        (self, out)
     }
 
     /// All images as one matrix scaled to `[0, 1]`, with their labels.
@@ -208,14 +236,18 @@ impl DataSplit {
             ));
         }
         let classes = self.train.classes();
-        let (rest, held) = self.train.split_validation(n, seed);
-        let counts = rest.label_counts();
-        if let Some(class) = (0..classes).find(|&c| counts.get(c).is_none_or(|&k| k == 0)) {
+        let mask = self.train.validation_mask(n, seed);
+        let mut counts = vec![0usize; classes];
+        for (&label, _) in self.train.labels.iter().zip(&mask).filter(|(_, held)| !**held) {
+            counts[label as usize] += 1;
+        }
+        if let Some(class) = counts.iter().position(|&k| k == 0) {
             return Err(Error::setting(
                 "validation",
                 format!("{n} leaves no training image of class {class}: hold out fewer images"),
             ));
         }
+        let (rest, held) = std::mem::take(&mut self.train).split_by_mask(&mask);
         self.train = rest;
         Ok(Some(held))
     }
