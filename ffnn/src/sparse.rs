@@ -441,15 +441,8 @@ unsafe fn list_packed_avx2(mask: &[u64], values: &[u8], scale: f32, out: &mut [(
                     (_mm256_loadu_si256(LEFT_PACK[bits].as_ptr().cast()), _mm_loadl_epi64(values[count..].as_ptr().cast()))
                 };
                 let scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), scale_lanes);
-                let positions = _mm256_castsi256_ps(_mm256_add_epi32(shuffle, _mm256_set1_epi32(first as i32)));
-                // (p0 v0 p1 v1 | p4 v4 p5 v5) and (p2 v2 p3 v3 | p6 v6 p7 v7) → entries 0–3 and 4–7.
-                let (low, high) = (_mm256_unpacklo_ps(positions, scaled), _mm256_unpackhi_ps(positions, scaled));
-                let to = out[count..].as_mut_ptr().cast::<f32>();
-                // SAFETY: `count + 8 ≤ out.len()`: the sixteen floats are entries `count..count + 8` of `out`.
-                unsafe {
-                    _mm256_storeu_ps(to, _mm256_permute2f128_ps(low, high, 0x20));
-                    _mm256_storeu_ps(to.add(8), _mm256_permute2f128_ps(low, high, 0x31));
-                }
+                let positions = _mm256_add_epi32(shuffle, _mm256_set1_epi32(first as i32));
+                store_eight_entries(positions, scaled, (&mut out[count..count + 8]).try_into().unwrap());
                 count += bits.count_ones() as usize;
             } else {
                 let mut rest = bits;
@@ -638,16 +631,8 @@ unsafe fn list_bytes_avx2(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32,
         let values = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(word as i64))), scale_lanes);
         let values = _mm256_permutevar8x32_ps(values, shuffle);
         let positions = _mm256_add_epi32(shuffle, _mm256_add_epi32(base, _mm256_set1_epi32((w * 8) as i32)));
-        let positions = _mm256_castsi256_ps(positions);
-        // (p0 v0 p1 v1 | p4 v4 p5 v5) and (p2 v2 p3 v3 | p6 v6 p7 v7) → entries 0–3 and 4–7.
-        let (low, high) = (_mm256_unpacklo_ps(positions, values), _mm256_unpackhi_ps(positions, values));
-        let to = out[count..].as_mut_ptr().cast::<f32>();
-        // SAFETY: the count so far is at most 8 per word before `w`, `count ≤ 8·w ≤ PIECE − 8`,
-        // so entries `count..count + 8` lie within `out`.
-        unsafe {
-            _mm256_storeu_ps(to, _mm256_permute2f128_ps(low, high, 0x20));
-            _mm256_storeu_ps(to.add(8), _mm256_permute2f128_ps(low, high, 0x31));
-        }
+        // The count so far is at most 8 per word before `w`: `count ≤ 8·w ≤ PIECE − 8`.
+        store_eight_entries(positions, values, (&mut out[count..count + 8]).try_into().unwrap());
         count += mask.count_ones() as usize;
     }
     let tail = bytes.len() - bytes.len() % 8;
@@ -656,6 +641,24 @@ unsafe fn list_bytes_avx2(bytes: &[u8], first: u32, scale: f32, out: &mut [(u32,
         count += usize::from(b != 0);
     }
     count
+}
+
+/// Stores eight entries: lane `i` of `positions` and of `values` become entry `i` of `to`,
+/// `(position, value)`. The two are interleaved, `(p0 v0 p1 v1 | p4 v4 p5 v5)` and
+/// `(p2 v2 p3 v3 | p6 v6 p7 v7)`, and their halves recombined into entries 0–3 and 4–7.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn store_eight_entries(positions: std::arch::x86_64::__m256i, values: std::arch::x86_64::__m256, to: &mut [(u32, f32); 8]) {
+    use std::arch::x86_64::*;
+    let positions = _mm256_castsi256_ps(positions);
+    let (low, high) = (_mm256_unpacklo_ps(positions, values), _mm256_unpackhi_ps(positions, values));
+    let to = to.as_mut_ptr().cast::<f32>();
+    // SAFETY: eight `(u32, f32)` entries are sixteen 4-byte values, the sixteen floats stored.
+    unsafe {
+        _mm256_storeu_ps(to, _mm256_permute2f128_ps(low, high, 0x20));
+        _mm256_storeu_ps(to.add(8), _mm256_permute2f128_ps(low, high, 0x31));
+    }
 }
 
 /// The number of non-zero bytes, counted in byte-wide lanes (32 bytes an instruction with
