@@ -883,23 +883,23 @@ mod kernel {
         cols: Range<usize>,
         pack: bool,
     ) {
-        // The packing buffer is taken here, outside the compiled-for-AVX code: the kernel must
+        // The scratch buffers are taken here, outside the compiled-for-AVX code: the kernel must
         // not run inside a closure (such as the thread-local's), which is compiled without the
         // enclosing function's CPU features unless the compiler happens to inline it — and then
         // `mul_add` becomes a call to the library's `fmaf`, some fifty times slower.
-        let run = |packed: Option<&mut Vec<f32>>| match isa {
+        let run = |packed: Option<&mut Vec<f32>>, cursors: &mut Vec<u32>| match isa {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the caller vouches that the CPU has AVX-512F, AVX2 and FMA, and upholds
             // the rest of `# Safety`.
-            Isa::Avx512 => unsafe { block_avx512_fma(a, b, bias, c, rows, cols, packed) },
+            Isa::Avx512 => unsafe { block_avx512_fma(a, b, bias, c, rows, cols, packed, cursors) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the caller vouches that the CPU has AVX2 and FMA, and upholds the rest.
-            Isa::Avx2 => unsafe { block_avx2_fma(a, b, bias, c, rows, cols, packed) },
+            Isa::Avx2 => unsafe { block_avx2_fma(a, b, bias, c, rows, cols, packed, cursors) },
             // aarch64's baseline (NEON) has a fused multiply-add; x86-64's does not.
             // SAFETY: the caller upholds `# Safety`.
-            _ => unsafe { block_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, rows, cols, packed) },
+            _ => unsafe { block_with::<{ cfg!(target_arch = "aarch64") }>(a, b, bias, c, rows, cols, packed, cursors) },
         };
-        if pack { PACKED.with_borrow_mut(|buffer| run(Some(buffer))) } else { run(None) }
+        SCRATCH.with_borrow_mut(|scratch| run(pack.then_some(&mut scratch.strip), &mut scratch.cursors))
     }
 
     /// [`block`] compiled for AVX-512 and FMA: the same operations on registers of 16 floats
@@ -910,6 +910,7 @@ mod kernel {
     /// As [`block`], on a CPU with AVX-512F and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn block_avx512_fma(
         a: &Csr,
         b: &Matrix,
@@ -918,9 +919,10 @@ mod kernel {
         rows: Range<usize>,
         cols: Range<usize>,
         packed: Option<&mut Vec<f32>>,
+        cursors: &mut Vec<u32>,
     ) {
         // SAFETY: the caller upholds `# Safety`.
-        unsafe { block_with::<true>(a, b, bias, c, rows, cols, packed) }
+        unsafe { block_with::<true>(a, b, bias, c, rows, cols, packed, cursors) }
     }
 
     /// [`block`] compiled for AVX2 and FMA.
@@ -930,6 +932,7 @@ mod kernel {
     /// As [`block`], on a CPU with AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn block_avx2_fma(
         a: &Csr,
         b: &Matrix,
@@ -938,9 +941,10 @@ mod kernel {
         rows: Range<usize>,
         cols: Range<usize>,
         packed: Option<&mut Vec<f32>>,
+        cursors: &mut Vec<u32>,
     ) {
         // SAFETY: the caller upholds `# Safety`.
-        unsafe { block_with::<true>(a, b, bias, c, rows, cols, packed) }
+        unsafe { block_with::<true>(a, b, bias, c, rows, cols, packed, cursors) }
     }
 
     /// [`block`] in strips of 64 columns (8 AVX registers of accumulators), then 16, 8, 4, 2, 1
@@ -952,6 +956,7 @@ mod kernel {
     ///
     /// As [`block`].
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn block_with<const FMA: bool>(
         a: &Csr,
         b: &Matrix,
@@ -960,6 +965,7 @@ mod kernel {
         rows: Range<usize>,
         cols: Range<usize>,
         packed: Option<&mut Vec<f32>>,
+        cursors: &mut Vec<u32>,
     ) {
         let mut j = cols.start;
         let mut packed = packed;
@@ -968,20 +974,20 @@ mod kernel {
         unsafe {
             // Strips of 64 are packed only when `B` is wider than one (else its rows are contiguous).
             let wide = if b.cols > 64 { packed.as_deref_mut() } else { None };
-            j = strips::<64, FMA>(a, b, bias, c, rows.clone(), j, cols.end, wide);
+            j = strips::<64, FMA>(a, b, bias, c, rows.clone(), j, cols.end, wide, cursors);
             if let Some(buffer) = packed {
                 while j < cols.end {
                     let width = (cols.end - j).min(16);
                     let strip_of_b = Columns { data: pack_strip(buffer, b, j, width, 16), stride: 16, first: 0 };
-                    strip::<16, FMA>(a, strip_of_b, bias, c, b.cols, rows.clone(), j, width);
+                    strip::<16, FMA>(a, strip_of_b, bias, c, b.cols, rows.clone(), j, width, cursors);
                     j += width;
                 }
             }
-            j = strips::<16, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None);
-            j = strips::<8, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None);
-            j = strips::<4, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None);
-            j = strips::<2, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None);
-            strips::<1, FMA>(a, b, bias, c, rows, j, cols.end, None);
+            j = strips::<16, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None, cursors);
+            j = strips::<8, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None, cursors);
+            j = strips::<4, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None, cursors);
+            j = strips::<2, FMA>(a, b, bias, c, rows.clone(), j, cols.end, None, cursors);
+            strips::<1, FMA>(a, b, bias, c, rows, j, cols.end, None, cursors);
         }
     }
 
@@ -1004,6 +1010,7 @@ mod kernel {
         mut j: usize,
         end: usize,
         mut packed: Option<&mut Vec<f32>>,
+        cursors: &mut Vec<u32>,
     ) -> usize {
         while j + W <= end {
             let strip_of_b = match packed.as_deref_mut() {
@@ -1012,7 +1019,7 @@ mod kernel {
             };
             // SAFETY: `j..j + W` lies within `j..end`, which the caller vouches for; a packed
             // strip has `b.rows` rows of `W` columns, as the strip reads.
-            unsafe { strip::<W, FMA>(a, strip_of_b, bias, c, b.cols, rows.clone(), j, W) };
+            unsafe { strip::<W, FMA>(a, strip_of_b, bias, c, b.cols, rows.clone(), j, W, cursors) };
             j += W;
         }
         j
@@ -1029,10 +1036,19 @@ mod kernel {
         a.entries.len() >= 8 * b.rows
     }
 
+    /// A thread's buffers for the kernels: grown to the largest size seen, then reused, so a
+    /// training step allocates nothing.
+    struct Scratch {
+        /// The copy of the strip of `B` it works on ([`strips`], when [`packs`]; [`scatter`]'s
+        /// sums), with room to start on a cache line.
+        strip: Vec<f32>,
+        /// Where each row of `A` resumes at the next block of `B`'s rows ([`strip`]).
+        cursors: Vec<u32>,
+    }
+
     thread_local! {
-        /// Each thread's copy of the strip of `B` it works on ([`strips`], when [`packs`]): grown
-        /// to the largest strip seen (plus room to start on a cache line), then reused.
-        static PACKED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+        /// Each thread's [`Scratch`].
+        static SCRATCH: std::cell::RefCell<Scratch> = const { std::cell::RefCell::new(Scratch { strip: Vec::new(), cursors: Vec::new() }) };
     }
 
     /// `len` floats of `buffer` starting on a 64-byte boundary (a cache line), the buffer grown
@@ -1095,16 +1111,16 @@ mod kernel {
     /// As [`scatter`]; `isa` must run on this CPU ([`Isa::runs_here`]).
     pub unsafe fn scatter_on(isa: Isa, a: &Csr, b: &Matrix, c: *mut f32, ks: Range<usize>) {
         // The buffer is taken outside the compiled-for-AVX code, as in `block_on`.
-        PACKED.with_borrow_mut(|buffer| match isa {
+        SCRATCH.with_borrow_mut(|scratch| match isa {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the caller vouches that the CPU has AVX-512F, AVX2 and FMA, and upholds
             // the rest of `# Safety`.
-            Isa::Avx512 => unsafe { scatter_avx512_fma(a, b, c, ks, buffer) },
+            Isa::Avx512 => unsafe { scatter_avx512_fma(a, b, c, ks, &mut scratch.strip) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the caller vouches that the CPU has AVX2 and FMA, and upholds the rest.
-            Isa::Avx2 => unsafe { scatter_avx2_fma(a, b, c, ks, buffer) },
+            Isa::Avx2 => unsafe { scatter_avx2_fma(a, b, c, ks, &mut scratch.strip) },
             // SAFETY: the caller upholds `# Safety`.
-            _ => unsafe { scatter_with::<{ cfg!(target_arch = "aarch64") }>(a, b, c, ks, buffer) },
+            _ => unsafe { scatter_with::<{ cfg!(target_arch = "aarch64") }>(a, b, c, ks, &mut scratch.strip) },
         })
     }
 
@@ -1176,9 +1192,24 @@ mod kernel {
         first: usize,
     }
 
+    /// The most of a strip of `B` that [`strip`] reads in one pass over the rows: 128 KiB, a
+    /// quarter of a Zen 3 core's second-level cache. The first layer's strip of `W₁` (784 rows
+    /// of 64 floats, 196 KiB) read whole for every row of `X` runs at 34 GFLOP/s on one thread
+    /// of this machine; read in two passes of 98 KiB, at 42 (`X`: 128 MNIST images; with 1000,
+    /// as evaluation reads them, 38 → 44). Narrower strips and shorter `B`s take one pass.
+    const BLOCK_OF_B: usize = 128 * 1024;
+
     /// Columns `j0..j0 + W` of rows `rows`: `acc = bias; for each entry (k, v) of the row: acc += v·B[k, j0..j0+W]`,
     /// with `B[k, j0..j0+W]` read from `b` and `C` being `n` columns wide; the first `store`
     /// (≤ `W`) of them are written (the others are a packed strip's zero padding).
+    ///
+    /// A strip of `B` larger than [`BLOCK_OF_B`] is read in passes over equal blocks of its rows,
+    /// each pass taking every row's entries that fall in its block (a row's `acc` written to `C`
+    /// after one pass and read back before the next, which is exact) — the second-level cache
+    /// then holds the block being read instead of missing on the whole strip. The entries are
+    /// taken in pairs from the start of the row whatever the blocks (a pair belongs to the pass
+    /// of its first entry), so every element sums the same terms in the same order: the same
+    /// bits as one pass.
     ///
     /// # Safety
     ///
@@ -1195,37 +1226,53 @@ mod kernel {
         rows: Range<usize>,
         j0: usize,
         store: usize,
+        cursors: &mut Vec<u32>,
     ) {
-        for i in rows {
-            // (`acc` is only ever read and written whole or at constant places, so that it lives
-            // in registers; the `store`-long copies go through arrays of their own.)
-            let mut acc = [0.0f32; W];
-            if let Some(bias) = bias {
+        let passes = (a.cols * W * size_of::<f32>()).div_ceil(BLOCK_OF_B).max(1);
+        let block = a.cols.div_ceil(passes);
+        let row_of = |k: u32| -> &[f32; W] { b.data[k as usize * b.stride + b.first..][..W].try_into().unwrap() };
+        // Where each row resumes: the first of its entries the passes so far have not taken.
+        cursors.clear();
+        cursors.resize(rows.len(), 0);
+        for pass in 0..passes {
+            let end = if pass + 1 == passes { usize::MAX } else { (pass + 1) * block };
+            for (i, cursor) in rows.clone().zip(cursors.iter_mut()) {
+                // (`acc` is only ever read and written whole or at constant places, so that it
+                // lives in registers; the `store`-long copies go through arrays of their own.)
                 let mut start = [0.0f32; W];
-                start[..store].copy_from_slice(&bias[j0..j0 + store]);
-                acc = start;
-            }
-            let row_of = |k: u32| -> &[f32; W] { b.data[k as usize * b.stride + b.first..][..W].try_into().unwrap() };
-            // Two entries per step: `acc += (v₀·B[k₀] + v₁·B[k₁])`. The bracket does not wait
-            // for `acc`, so each accumulator waits for one addition per two entries instead of
-            // two chained multiply-adds.
-            let mut pairs = a.row(i).chunks_exact(2);
-            for pair in &mut pairs {
-                let ((k0, v0), (k1, v1)) = (pair[0], pair[1]);
-                let (r0, r1) = (row_of(k0), row_of(k1));
-                for j in 0..W {
-                    acc[j] += if FMA { v1.mul_add(r1[j], v0 * r0[j]) } else { v0 * r0[j] + v1 * r1[j] };
+                if pass > 0 {
+                    // SAFETY: as the store below (the previous pass wrote these elements).
+                    unsafe { std::ptr::copy_nonoverlapping(c.add(i * n + j0), start.as_mut_ptr(), store) };
+                } else if let Some(bias) = bias {
+                    start[..store].copy_from_slice(&bias[j0..j0 + store]);
                 }
-            }
-            if let [(k, v)] = *pairs.remainder() {
-                for (s, &w) in acc.iter_mut().zip(row_of(k)) {
-                    *s = if FMA { v.mul_add(w, *s) } else { *s + v * w };
+                let mut acc = start;
+                let row = a.row(i);
+                let mut p = *cursor as usize;
+                // Two entries per step: `acc += (v₀·B[k₀] + v₁·B[k₁])`. The bracket does not wait
+                // for `acc`, so each accumulator waits for one addition per two entries instead
+                // of two chained multiply-adds.
+                while p + 1 < row.len() && (row[p].0 as usize) < end {
+                    let ((k0, v0), (k1, v1)) = (row[p], row[p + 1]);
+                    let (r0, r1) = (row_of(k0), row_of(k1));
+                    for j in 0..W {
+                        acc[j] += if FMA { v1.mul_add(r1[j], v0 * r0[j]) } else { v0 * r0[j] + v1 * r1[j] };
+                    }
+                    p += 2;
                 }
+                if p + 1 == row.len() && (row[p].0 as usize) < end {
+                    let (k, v) = row[p];
+                    for (s, &w) in acc.iter_mut().zip(row_of(k)) {
+                        *s = if FMA { v.mul_add(w, *s) } else { *s + v * w };
+                    }
+                    p += 1;
+                }
+                *cursor = p as u32;
+                let done = acc;
+                // SAFETY: `c` has `a.rows × n` elements, `i < a.rows` and `j0 + store ≤ n`; this
+                // thread owns this block.
+                unsafe { std::ptr::copy_nonoverlapping(done.as_ptr(), c.add(i * n + j0), store) };
             }
-            let done = acc;
-            // SAFETY: `c` has `a.rows × n` elements, `i < a.rows` and `j0 + store ≤ n`; this
-            // thread owns this block.
-            unsafe { std::ptr::copy_nonoverlapping(done.as_ptr(), c.add(i * n + j0), store) };
         }
     }
 }
@@ -1412,6 +1459,49 @@ mod tests {
                         assert!(close(c, c0) && close(t, t0), "{isa:?} against {first:?}, {m}×{k}×{n}, pack {pack}");
                     }
                 }
+            }
+        }
+    }
+
+    /// A strip of `B` too large for one pass ([`kernel`]'s `BLOCK_OF_B`) is read in passes over
+    /// blocks of its rows; every element still sums its entries in pairs from the start of its
+    /// row, `acc += v₁·B[k₁] + v₀·B[k₀]` (one multiply-add), then the odd one last: exactly the
+    /// bits of that definition, for strips of 64, 16 and 1 columns, packed and not, whatever
+    /// rows end mid-pair at a block's edge.
+    #[test]
+    fn passes_over_blocks_of_b_keep_the_order_of_the_sums() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(14);
+        let isa = kernel::Isa::best();
+        let fma = isa != kernel::Isa::Baseline || cfg!(target_arch = "aarch64");
+        // 784 and 5000 rows of `B`: 2 and 10 passes over a strip of 64 columns, 1 and 3 over one of 16.
+        for &(m, k, n) in &[(128, 784, 256), (37, 5000, 81), (9, 5000, 10)] {
+            let x = sparse_random(m, k, 0.2, &mut rng);
+            let b = Matrix::from_vec(k, n, (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect());
+            let bias: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let mut a = Csr::default();
+            a.fill_from_dense(&x);
+            let mut expected = Matrix::zeros(m, n);
+            for i in 0..m {
+                let row = a.row(i);
+                for (j, &start) in bias.iter().enumerate() {
+                    let term = |e: usize| (row[e].1, b.row(row[e].0 as usize)[j]);
+                    let mut acc = start;
+                    for e in (0..row.len().saturating_sub(1)).step_by(2) {
+                        let ((v0, b0), (v1, b1)) = (term(e), term(e + 1));
+                        acc += if fma { v1.mul_add(b1, v0 * b0) } else { v0 * b0 + v1 * b1 };
+                    }
+                    if row.len() % 2 == 1 {
+                        let (v, w) = term(row.len() - 1);
+                        acc = if fma { v.mul_add(w, acc) } else { acc + v * w };
+                    }
+                    expected.data[i * n + j] = acc;
+                }
+            }
+            for pack in [false, true] {
+                let mut c = Matrix::zeros(m, n);
+                // SAFETY: `isa` runs here; `c` is the whole `m × n` output, this thread's alone.
+                unsafe { kernel::block_on(isa, &a, &b, Some(&bias), c.data.as_mut_ptr(), 0..m, 0..n, pack) };
+                assert!(c.data.iter().zip(&expected.data).all(|(p, q)| p.to_bits() == q.to_bits()), "{m}×{k}×{n}, pack {pack}");
             }
         }
     }
