@@ -1030,7 +1030,8 @@ mod kernel {
     /// of `B`). A strip of `B` read in place has its rows a whole row of `B` apart (1 KiB for
     /// 256 units), which fall on a few cache sets and evict each other; packed, the backward
     /// product's strip of `dZ₁` (one row per sample) fits the core's first-level cache and the
-    /// forward product's strip of `W₁` its second-level one, whole. And a last strip narrower
+    /// forward product's strip of `W₁` its second-level one, a block of rows at a time
+    /// ([`BLOCK_OF_B`]). And a last strip narrower
     /// than 16 columns is padded to 16 in the copy: one strip instead of 8 + 2 for 10 columns.
     pub fn packs(a: &Csr, b: &Matrix) -> bool {
         a.entries.len() >= 8 * b.rows
