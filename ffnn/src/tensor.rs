@@ -66,10 +66,10 @@ impl Matrix {
 /// over a dataset larger than the caches, then arrive in about the time one would. (Gathering
 /// copies a batch right after this; the copy then finds its rows in the cache.)
 pub fn touch_cache_lines<'a, T: Copy + 'a>(rows: impl IntoIterator<Item = &'a [T]>) {
-    let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
+    let size = std::mem::size_of::<T>().max(1);
     for row in rows {
-        for &v in row.iter().step_by(step) {
-            std::hint::black_box(v);
+        for offset in line_offsets(row.as_ptr() as usize, std::mem::size_of_val(row)) {
+            std::hint::black_box(row[offset / size]);
         }
     }
 }
@@ -81,17 +81,24 @@ pub fn touch_cache_lines<'a, T: Copy + 'a>(rows: impl IntoIterator<Item = &'a [T
 pub fn prefetch_cache_lines<'a, T: 'a>(rows: impl IntoIterator<Item = &'a [T]>) {
     #[cfg(target_arch = "x86_64")]
     for row in rows {
-        let bytes = std::mem::size_of_val(row);
         let start = row.as_ptr().cast::<i8>();
-        for offset in (0..bytes).step_by(64) {
+        for offset in line_offsets(start as usize, std::mem::size_of_val(row)) {
             // SAFETY: SSE, which the instruction needs, is part of every x86-64 CPU; a prefetch
-            // loads nothing the program sees and never faults (and `offset < bytes`: the
-            // address lies within `row`).
+            // loads nothing the program sees and never faults (and `offset` is within `row`).
             unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(start.wrapping_add(offset)) };
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     drop(rows.into_iter());
+}
+
+/// An offset within each 64-byte cache line that `bytes` bytes from address `start` touch: the
+/// row's start, then the start of every later line it reaches. (Stepping by 64 from the start
+/// would miss the last line of a row that does not begin on a line: a 150-byte row from byte
+/// 40 of a line touches four lines, and offsets 0, 64 and 128 reach only three of them.)
+fn line_offsets(start: usize, bytes: usize) -> impl Iterator<Item = usize> {
+    let first_line_end = (start / 64 + 1) * 64 - start;
+    std::iter::once(0).filter(move |_| bytes > 0).chain((first_line_end..bytes).step_by(64))
 }
 
 /// Index of the largest element (the first one on ties).
@@ -103,4 +110,22 @@ pub fn argmax(v: &[f32]) -> usize {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_offsets;
+
+    #[test]
+    fn line_offsets_reach_every_cache_line_of_a_row_once() {
+        for start in 0..192 {
+            for bytes in 0..400 {
+                let offsets: Vec<usize> = line_offsets(start, bytes).collect();
+                assert!(offsets.iter().all(|&o| o < bytes), "start {start}, {bytes} bytes: {offsets:?}");
+                let lines: Vec<usize> = offsets.iter().map(|o| (start + o) / 64).collect();
+                let expected: Vec<usize> = if bytes == 0 { vec![] } else { (start / 64..=(start + bytes - 1) / 64).collect() };
+                assert_eq!(lines, expected, "start {start}, {bytes} bytes");
+            }
+        }
+    }
 }
