@@ -168,9 +168,9 @@ fn resample(image: &[f32], height: usize, width: usize, map: &Warp, out: &mut [f
     assert_eq!((image.len(), out.len()), (height * width, height * width), "resample: not a {height}×{width} image");
     assert!(map.field.is_none_or(|f| f.len() == 2 * height * width), "resample: not two {height}×{width} fields");
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && height < 1 << 20 && width < 1 << 20 {
+    if std::arch::is_x86_feature_detected!("avx2") && height * width <= i32::MAX as usize {
         // SAFETY: the CPU has AVX2; the image, the fields and `out` were checked to be
-        // `height × width` (each below 2²⁰, so a position's index fits an `i32`).
+        // `height × width`, at most `i32::MAX` (so every index of a pixel fits an `i32`).
         return unsafe { resample_avx2(image, height, width, map, out) };
     }
     for r in 0..height {
@@ -204,7 +204,7 @@ fn resample_pixel(image: &[f32], height: usize, width: usize, map: &Warp, r: usi
 /// # Safety
 ///
 /// The CPU must have AVX2; `image` and `out` hold `height × width` values and `map.field`, when
-/// given, two fields of as many; `height` and `width` are below 2²⁰.
+/// given, two fields of as many; `height × width ≤ i32::MAX`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn resample_avx2(image: &[f32], height: usize, width: usize, map: &Warp, out: &mut [f32]) {
