@@ -180,10 +180,15 @@ fn resample(image: &[f32], height: usize, width: usize, map: &Warp, out: &mut [f
     }
 }
 
+/// The centre `c` of a `height × width` image, `(row, column)`, that the affine map turns about.
+fn centre(height: usize, width: usize) -> (f32, f32) {
+    ((height as f32 - 1.0) / 2.0, (width as f32 - 1.0) / 2.0)
+}
+
 /// Output pixel `(r, c)` of [`resample`], by its definition.
 fn resample_pixel(image: &[f32], height: usize, width: usize, map: &Warp, r: usize, c: usize) -> f32 {
     let [i00, i01, i10, i11] = map.inverse;
-    let (cy, cx) = ((height as f32 - 1.0) / 2.0, (width as f32 - 1.0) / 2.0);
+    let (cy, cx) = centre(height, width);
     let (px, py) = (c as f32 - cx - map.shift.0, r as f32 - cy - map.shift.1);
     let mut sx = i00 * px + i01 * py + cx;
     let mut sy = i10 * px + i11 * py + cy;
@@ -210,7 +215,7 @@ fn resample_pixel(image: &[f32], height: usize, width: usize, map: &Warp, r: usi
 unsafe fn resample_avx2(image: &[f32], height: usize, width: usize, map: &Warp, out: &mut [f32]) {
     use std::arch::x86_64::*;
     let [i00, i01, i10, i11] = map.inverse.map(|v| _mm256_set1_ps(v));
-    let (cy, cx) = ((height as f32 - 1.0) / 2.0, (width as f32 - 1.0) / 2.0);
+    let (cy, cx) = centre(height, width);
     let (cx_lanes, cy_lanes) = (_mm256_set1_ps(cx), _mm256_set1_ps(cy));
     let (tx, ty) = (_mm256_set1_ps(map.shift.0), _mm256_set1_ps(map.shift.1));
     let alpha = _mm256_set1_ps(map.alpha);
